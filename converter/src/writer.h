@@ -1,0 +1,24 @@
+// Serialises a graph as an .attnmodel file (see schema/README.md).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "graph.h"
+
+namespace attn::convert {
+
+struct ModelMetadata {
+  std::string config_json, source_sha256;
+};
+
+// The whole file in memory.
+std::vector<uint8_t> serialize_model(const ModelConfig& config, const Graph& graph, const ModelMetadata& metadata);
+
+// Writes to a temporary file beside `path` and renames it into place, so a
+// failure never leaves a partial file. Throws std::runtime_error.
+void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes);
+
+}  // namespace attn::convert

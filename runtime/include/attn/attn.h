@@ -1,0 +1,162 @@
+/*
+ * attn — a CPU inference runtime for standard, Optimized, Efficient and Super
+ * attention transformers. This is the library's only public header.
+ *
+ * Life cycle: load a model (attn_model_load_file / attn_model_load_memory),
+ * create a session on it (this plans memory and packs weights: "prepare"),
+ * then for each inference set the inputs, run, and read the outputs.
+ *
+ * Status: every function that can fail returns an attn_status. ATTN_OK is 0;
+ * other codes are grouped by kind in blocks of 100 (ATTN_STATUS_KIND()). After
+ * a failure, attn_last_error_message() describes it (which argument, field,
+ * tensor or file offset), in the calling thread.
+ *
+ * Ownership:
+ *   - attn_model_load_file maps the file read-only; attn_model_load_memory
+ *     copies the caller's bytes, which may be freed once it returns.
+ *   - A session holds a reference to its model: attn_model_release and
+ *     attn_session_release may be called in any order.
+ *   - Strings and shapes returned in attn_tensor_info are owned by the model
+ *     and live as long as it.
+ *
+ * Thread safety:
+ *   - A model is immutable once loaded: any number of threads may query it and
+ *     create sessions on it at once.
+ *   - A session may be used by one thread at a time; different sessions may
+ *     run concurrently.
+ *   - attn_last_error_message is per thread.
+ *
+ * Memory: all activation memory is allocated when the session is created;
+ * attn_session_run allocates nothing.
+ */
+#ifndef ATTN_ATTN_H_
+#define ATTN_ATTN_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define ATTN_API __declspec(dllexport)
+#else
+#define ATTN_API __attribute__((visibility("default")))
+#endif
+
+#define ATTN_VERSION_MAJOR 0
+#define ATTN_VERSION_MINOR 1
+#define ATTN_VERSION_PATCH 0
+
+typedef enum attn_status {
+  ATTN_OK = 0,
+  /* 1xx: the caller passed something wrong. */
+  ATTN_ERROR_INVALID_ARGUMENT = 100, /* null pointer, bad index, bad options */
+  ATTN_ERROR_SHAPE_MISMATCH = 101,   /* input shape, dtype or size is wrong */
+  ATTN_ERROR_OUT_OF_RANGE = 102,     /* a value (e.g. a token id) is outside its range */
+  ATTN_ERROR_BUFFER_TOO_SMALL = 103, /* an output buffer cannot hold the result */
+  ATTN_ERROR_BAD_STATE = 104,        /* e.g. run before every input was set */
+  /* 2xx: the model file or buffer was refused. */
+  ATTN_ERROR_IO = 200,               /* cannot open, stat or map the file */
+  ATTN_ERROR_INVALID_MODEL = 201,    /* not a valid .attnmodel: structure or meaning */
+  ATTN_ERROR_UNSUPPORTED_VERSION = 202, /* a format version this build does not read */
+  /* 3xx: the platform could not do it. */
+  ATTN_ERROR_OUT_OF_MEMORY = 300,
+  ATTN_ERROR_UNSUPPORTED_HARDWARE = 301,
+  /* 9xx: a bug in attn; please report it with the message. */
+  ATTN_ERROR_INTERNAL = 900
+} attn_status;
+
+#define ATTN_STATUS_KIND(status) ((int)(status) / 100)
+
+typedef enum attn_dtype {
+  ATTN_DTYPE_F32 = 0,
+  ATTN_DTYPE_I32 = 1
+} attn_dtype;
+
+#define ATTN_MAX_RANK 8
+
+/* Describes a model input or output. A dimension of -1 is the sequence
+ * length, chosen per run (1 ≤ n ≤ max_tokens). */
+typedef struct attn_tensor_info {
+  const char* name;
+  attn_dtype dtype;
+  size_t rank;
+  int64_t shape[ATTN_MAX_RANK];
+} attn_tensor_info;
+
+typedef struct attn_model attn_model;
+typedef struct attn_session attn_session;
+
+/* Options carry their own size so that fields can be added later: set
+ * struct_size = sizeof(attn_session_options) after attn_session_options_init. */
+typedef struct attn_session_options {
+  size_t struct_size;
+  /* Worker threads for a run: 1 (the default) runs on the calling thread
+   * alone; 0 = one per core. */
+  uint32_t threads;
+} attn_session_options;
+
+ATTN_API void attn_session_options_init(attn_session_options* options);
+
+/* The library version as "MAJOR.MINOR.PATCH" and the kernel path in use
+ * (e.g. "avx2", "scalar"). */
+ATTN_API const char* attn_version(void);
+ATTN_API const char* attn_kernel_path(void);
+
+/* A description of the last failure in this thread ("" if none). */
+ATTN_API const char* attn_last_error_message(void);
+
+/* --- Models ------------------------------------------------------------- */
+
+ATTN_API attn_status attn_model_load_file(const char* path, attn_model** out_model);
+ATTN_API attn_status attn_model_load_memory(const void* data, size_t size,
+                                            attn_model** out_model);
+/* Drops the caller's reference; the model is freed with its last session. */
+ATTN_API void attn_model_release(attn_model* model);
+
+ATTN_API attn_status attn_model_input_count(const attn_model* model, size_t* out_count);
+ATTN_API attn_status attn_model_output_count(const attn_model* model, size_t* out_count);
+ATTN_API attn_status attn_model_input_info(const attn_model* model, size_t index,
+                                           attn_tensor_info* out_info);
+ATTN_API attn_status attn_model_output_info(const attn_model* model, size_t index,
+                                            attn_tensor_info* out_info);
+/* The largest sequence length n (the model's context L). */
+ATTN_API attn_status attn_model_max_tokens(const attn_model* model, int64_t* out_tokens);
+/* Metadata: "family", "attention", "config_json", "converter_version",
+ * "source_sha256". *out_value stays valid while the model lives. */
+ATTN_API attn_status attn_model_metadata(const attn_model* model, const char* key,
+                                         const char** out_value);
+
+/* --- Sessions ----------------------------------------------------------- */
+
+/* Creates a session and prepares it: plans and allocates activation memory,
+ * packs weights. options may be NULL for the defaults. */
+ATTN_API attn_status attn_session_create(attn_model* model,
+                                         const attn_session_options* options,
+                                         attn_session** out_session);
+ATTN_API void attn_session_release(attn_session* session);
+
+/* Copies an input. shape has `rank` dimensions and must match the input's
+ * declared shape, with the sequence length (-1 dimensions) between 1 and
+ * max_tokens. bytes is the size of data. Token ids are checked against the
+ * vocabulary here. */
+ATTN_API attn_status attn_session_set_input(attn_session* session, size_t index,
+                                            const void* data, size_t bytes,
+                                            const int64_t* shape, size_t rank);
+
+ATTN_API attn_status attn_session_run(attn_session* session);
+
+/* The shape of an output after the last successful run. */
+ATTN_API attn_status attn_session_output_info(const attn_session* session, size_t index,
+                                              attn_tensor_info* out_info);
+/* Copies an output of the last successful run into buffer (capacity bytes). */
+ATTN_API attn_status attn_session_get_output(const attn_session* session, size_t index,
+                                             void* buffer, size_t capacity);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ATTN_ATTN_H_ */

@@ -1,0 +1,101 @@
+// The portable kernels: the reference every SIMD path is tested against, and
+// the fallback on CPUs without one.
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "kernels.h"
+
+namespace attn {
+namespace {
+
+void layernorm(const float* x, float* y, size_t rows, size_t cols, const float* gamma, const float* beta,
+               float eps) {
+  for (size_t r = 0; r < rows; ++r, x += cols, y += cols) {
+    // Two passes in double: the mean first, then the centred variance.
+    double mean = 0;
+    for (size_t c = 0; c < cols; ++c) mean += x[c];
+    mean /= static_cast<double>(cols);
+    double var = 0;
+    for (size_t c = 0; c < cols; ++c) var += (x[c] - mean) * (x[c] - mean);
+    var /= static_cast<double>(cols);
+    const float inv = static_cast<float>(1.0 / std::sqrt(var + eps));
+    const float m = static_cast<float>(mean);
+    for (size_t c = 0; c < cols; ++c) y[c] = (x[c] - m) * inv * gamma[c] + beta[c];
+  }
+}
+
+void gelu(float* x, size_t count) {
+  for (size_t i = 0; i < count; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
+}
+
+void gelu_tanh(float* x, size_t count) {
+  const float k = 0.79788456080286536f;  // sqrt(2/pi)
+  for (size_t i = 0; i < count; ++i) {
+    float v = x[i];
+    x[i] = 0.5f * v * (1.0f + std::tanh(k * (v + 0.044715f * v * v * v)));
+  }
+}
+
+void relu(float* x, size_t count) {
+  for (size_t i = 0; i < count; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void add(const float* a, const float* b, float* y, size_t count) {
+  for (size_t i = 0; i < count; ++i) y[i] = a[i] + b[i];
+}
+
+void attention_head(const AttentionHeadArgs& a) {
+  for (size_t t = 0; t < a.n; ++t) {
+    const float* q = a.q + t * a.q_stride;
+    const size_t keys = a.causal ? t + 1 : a.n;
+    float max = -std::numeric_limits<float>::infinity();
+    for (size_t s = 0; s < keys; ++s) {
+      if (a.key_masked && a.key_masked[s]) {
+        a.scores[s] = -std::numeric_limits<float>::infinity();
+        continue;
+      }
+      const float* k = a.k + s * a.k_stride;
+      float dot = 0;
+      for (size_t c = 0; c < a.dim; ++c) dot += q[c] * k[c];
+      a.scores[s] = dot * a.scale;
+      max = std::max(max, a.scores[s]);
+    }
+    float* out = a.out + t * a.out_stride;
+    std::fill(out, out + a.dim, 0.0f);
+    float sum = 0;
+    for (size_t s = 0; s < keys; ++s) {
+      if (a.key_masked && a.key_masked[s]) continue;
+      const float p = std::exp(a.scores[s] - max);
+      sum += p;
+      const float* v = a.v + s * a.v_stride;
+      for (size_t c = 0; c < a.dim; ++c) out[c] += p * v[c];
+    }
+    const float inv = 1.0f / sum;
+    for (size_t c = 0; c < a.dim; ++c) out[c] *= inv;
+  }
+}
+
+void token_mix(const float* w, size_t w_stride, const float* bias, const float* x, float* y, size_t n, size_t cols,
+               bool causal) {
+  for (size_t t = 0; t < n; ++t) {
+    float* row = y + t * cols;
+    std::fill(row, row + cols, bias ? bias[t] : 0.0f);
+    const size_t sources = causal ? t + 1 : n;
+    for (size_t s = 0; s < sources; ++s) {
+      const float ws = w[t * w_stride + s];
+      const float* xs = x + s * cols;
+      for (size_t c = 0; c < cols; ++c) row[c] += ws * xs[c];
+    }
+  }
+}
+
+}  // namespace
+
+const Kernels& scalar_kernels() {
+  static const Kernels table = {"scalar", layernorm, gelu, gelu_tanh, relu, add, attention_head, token_mix};
+  return table;
+}
+
+}  // namespace attn

@@ -1,0 +1,54 @@
+// Kernels for what XNNPACK does not do: attention core, token mixing,
+// LayerNorm, activations, adds. One table of function pointers per
+// instruction-set path; the path is chosen once, at first use.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace attn {
+
+// One attention head: out[t] = softmax(scale · q[t]·k[s] + mask) · v[s].
+// Rows are `*_stride` floats apart; each row has `dim` floats.
+struct AttentionHeadArgs {
+  const float* q;
+  const float* k;
+  const float* v;
+  float* out;
+  size_t q_stride, k_stride, v_stride, out_stride;
+  size_t n;    // queries = keys
+  size_t dim;  // head width
+  float scale;
+  bool causal;
+  const uint8_t* key_masked;  // n flags (1 = padding key), or null
+  float* scores;              // scratch, n floats
+};
+
+struct Kernels {
+  const char* path;  // "scalar", "avx2", "avx512"
+  // y[r] = (x[r] - mean) / sqrt(var + eps) · gamma + beta, rows of `cols`.
+  void (*layernorm)(const float* x, float* y, size_t rows, size_t cols, const float* gamma, const float* beta,
+                    float eps);
+  void (*gelu)(float* x, size_t count);       // exact (erf)
+  void (*gelu_tanh)(float* x, size_t count);  // tanh approximation
+  void (*relu)(float* x, size_t count);
+  void (*add)(const float* a, const float* b, float* y, size_t count);
+  void (*attention_head)(const AttentionHeadArgs& args);
+  // Super attention's token mixing: y[t] = Σ_s w[t, s] x[s] + bias[t] over
+  // s < n (s ≤ t when causal); w rows are w_stride apart, bias may be null.
+  void (*token_mix)(const float* w, size_t w_stride, const float* bias, const float* x, float* y, size_t n,
+                    size_t cols, bool causal);
+};
+
+// The table for the best path this CPU supports, or the one named by the
+// ATTN_KERNEL_PATH environment variable ("scalar", "avx2", "avx512") when it
+// is supported.
+const Kernels& kernels();
+
+// Every path compiled into this build and supported by this CPU (scalar
+// first). Tests run each against the scalar reference.
+const Kernels* const* available_kernel_paths(size_t* count);
+
+const Kernels& scalar_kernels();
+
+}  // namespace attn

@@ -1,0 +1,91 @@
+// The runtime's view of a loaded .attnmodel: plain structs that own nothing
+// but the file mapping. Only model_loader.cc sees the FlatBuffers code.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attn/attn.h"
+
+namespace attn {
+
+constexpr uint32_t kFormatVersion = 1;
+constexpr size_t kDataAlignment = 64;
+
+// The bytes of a model: a read-only file mapping or an owned aligned copy.
+class ModelBytes {
+ public:
+  static std::unique_ptr<ModelBytes> map_file(const std::string& path);
+  static std::unique_ptr<ModelBytes> copy(const void* data, size_t size);
+  ~ModelBytes();
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  ModelBytes() = default;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  bool mapped_ = false;
+};
+
+struct ConstTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  const float* data = nullptr;
+  size_t count = 0;
+};
+
+struct ValueInfo {
+  std::string name;
+  attn_dtype dtype = ATTN_DTYPE_F32;
+  std::vector<int64_t> shape;  // -1 = sequence length n
+  std::vector<int64_t> max_shape;  // with n = max_tokens
+  size_t max_elements = 0;
+};
+
+enum class OpKind { PatchEmbed, TokenEmbed, LayerNorm, Dense, Attention, Add, Pool };
+enum class Variant { Standard = 0, Optimized = 1, Efficient = 2, Super = 3 };
+enum class Activation { None = 0, Gelu = 1, GeluTanh = 2, Relu = 3 };
+
+// Weight indices are into Model::tensors, -1 when absent.
+struct OpInfo {
+  OpKind kind = OpKind::Add;
+  std::vector<int> inputs, outputs;
+  // PatchEmbed
+  int channels = 0, height = 0, width = 0, patch = 0, cls_token = -1, pos_embed = -1;
+  // TokenEmbed uses `weight` for the table and `pos_embed`.
+  // Dense / LayerNorm / PatchEmbed
+  int weight = -1, bias = -1;
+  Activation activation = Activation::None;
+  float eps = 0;
+  // Attention
+  Variant variant = Variant::Standard;
+  int heads = 0, head_dim = 0, pad_id = -1;
+  float scale = 0;
+  bool causal = false;
+  int out_weight = -1, out_bias = -1, align_weight = -1, align_bias = -1;
+  // Pool
+  bool pool_cls = false;
+};
+
+struct Model {
+  std::unique_ptr<ModelBytes> bytes;
+  std::string family, attention, config_json, converter_version, source_sha256;
+  int64_t max_tokens = 0;
+  int64_t vocab = 0;  // 0 when the model takes no token ids
+  std::vector<ConstTensor> tensors;
+  std::vector<ValueInfo> values;
+  std::vector<int> inputs, outputs;
+  std::vector<OpInfo> ops;
+  std::vector<attn_tensor_info> input_infos, output_infos;
+};
+
+// Verifies the bytes (structure, then meaning) and builds the Model.
+// Throws attn::Error naming the problem.
+std::unique_ptr<Model> load_model(std::unique_ptr<ModelBytes> bytes);
+
+}  // namespace attn

@@ -1,0 +1,459 @@
+// Turns verified .attnmodel bytes into an attn::Model. Every index, size and
+// offset is checked here, so the session and kernels can trust the Model.
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <sstream>
+
+#include "attnmodel_generated.h"
+#include "error.h"
+#include "model.h"
+
+namespace attn {
+
+namespace {
+
+// Limits that keep every size computation far from overflow and refuse
+// absurd models before anything is allocated.
+constexpr int64_t kMaxDim = int64_t{1} << 24;
+constexpr int64_t kMaxElements = int64_t{1} << 32;
+constexpr int64_t kMaxTokens = 1 << 16;
+constexpr size_t kMaxRank = ATTN_MAX_RANK;
+constexpr int kMaxHeads = 1024;
+
+[[noreturn]] void invalid(const std::string& what) { fail(ATTN_ERROR_INVALID_MODEL, what); }
+
+std::string shape_str(const std::vector<int64_t>& shape) {
+  std::ostringstream s;
+  s << "[";
+  for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
+  s << "]";
+  return s.str();
+}
+
+}  // namespace
+
+ModelBytes::~ModelBytes() {
+  if (mapped_) {
+    munmap(const_cast<uint8_t*>(data_), size_);
+  } else {
+    std::free(const_cast<uint8_t*>(data_));
+  }
+}
+
+std::unique_ptr<ModelBytes> ModelBytes::map_file(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(ATTN_ERROR_IO, "cannot open '" + path + "': " + std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    fail(ATTN_ERROR_IO, "'" + path + "' is not a regular file");
+  }
+  if (st.st_size == 0) {
+    close(fd);
+    fail(ATTN_ERROR_INVALID_MODEL, "'" + path + "' is empty");
+  }
+  void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (p == MAP_FAILED) fail(ATTN_ERROR_IO, "cannot map '" + path + "': " + std::strerror(errno));
+  std::unique_ptr<ModelBytes> bytes(new ModelBytes());
+  bytes->data_ = static_cast<const uint8_t*>(p);
+  bytes->size_ = static_cast<size_t>(st.st_size);
+  bytes->mapped_ = true;
+  return bytes;
+}
+
+std::unique_ptr<ModelBytes> ModelBytes::copy(const void* data, size_t size) {
+  if (size == 0) fail(ATTN_ERROR_INVALID_MODEL, "the model buffer is empty");
+  size_t rounded = (size + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+  if (rounded < size) fail(ATTN_ERROR_INVALID_ARGUMENT, "model size overflows");
+  void* p = std::aligned_alloc(kDataAlignment, rounded);
+  if (!p) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate " + std::to_string(size) + " bytes");
+  std::memcpy(p, data, size);
+  std::unique_ptr<ModelBytes> bytes(new ModelBytes());
+  bytes->data_ = static_cast<const uint8_t*>(p);
+  bytes->size_ = size;
+  return bytes;
+}
+
+namespace {
+
+class Loader {
+ public:
+  explicit Loader(Model& m) : m_(m) {}
+
+  void load() {
+    const uint8_t* base = m_.bytes->data();
+    const size_t size = m_.bytes->size();
+    if (size < 12) invalid("file is too short to be an .attnmodel (" + std::to_string(size) + " bytes)");
+    if (!fb::SizePrefixedModelBufferHasIdentifier(base))
+      invalid("not an .attnmodel file: the identifier at offset 8 is not \"ATNM\"");
+    uint32_t fb_size;
+    std::memcpy(&fb_size, base, 4);
+    if (fb_size > size - 4)
+      invalid("header size " + std::to_string(fb_size) + " at offset 0 runs past the end of the file (" +
+              std::to_string(size) + " bytes)");
+    flatbuffers::Verifier verifier(base, fb_size + 4, /*max_depth=*/64, /*max_tables=*/1000000);
+    if (!fb::VerifySizePrefixedModelBuffer(verifier))
+      invalid("the model header failed FlatBuffers verification (corrupt or truncated file)");
+    const fb::Model* root = fb::GetSizePrefixedModel(base);
+
+    if (root->format_version() != kFormatVersion)
+      fail(ATTN_ERROR_UNSUPPORTED_VERSION, "format version " + std::to_string(root->format_version()) +
+                                               " is not supported (this build reads version " +
+                                               std::to_string(kFormatVersion) + ")");
+    load_metadata(root);
+    m_.max_tokens = root->max_tokens();
+    if (m_.max_tokens < 1 || m_.max_tokens > kMaxTokens)
+      invalid("max_tokens " + std::to_string(m_.max_tokens) + " is outside 1.." + std::to_string(kMaxTokens));
+
+    const uint64_t data_offset = root->data_offset(), data_size = root->data_size();
+    if (data_offset % kDataAlignment != 0)
+      invalid("data_offset " + std::to_string(data_offset) + " is not a multiple of 64");
+    if (data_offset < fb_size + 4u || data_offset > size || data_size > size - data_offset)
+      invalid("data section [" + std::to_string(data_offset) + ", +" + std::to_string(data_size) +
+              ") lies outside the file (" + std::to_string(size) + " bytes)");
+    data_ = base + data_offset;
+    data_size_ = data_size;
+    data_offset_ = data_offset;
+
+    load_tensors(root);
+    load_values(root);
+    m_.inputs = indices(root->inputs(), m_.values.size(), "model input");
+    m_.outputs = indices(root->outputs(), m_.values.size(), "model output");
+    if (m_.inputs.empty()) invalid("the model declares no input");
+    if (m_.outputs.empty()) invalid("the model declares no output");
+    load_ops(root);
+    check_graph();
+    make_infos();
+  }
+
+ private:
+  void load_metadata(const fb::Model* root) {
+    const fb::Metadata* md = root->metadata();
+    auto str = [](const flatbuffers::String* s) { return s ? s->str() : std::string(); };
+    static const char* kFamilies[] = {"vit", "text", "gpt"};
+    static const char* kVariants[] = {"standard", "optimized", "efficient", "super"};
+    int f = static_cast<int>(md->family()), a = static_cast<int>(md->attention());
+    if (f < 0 || f > 2) invalid("metadata.family has unknown value " + std::to_string(f));
+    if (a < 0 || a > 3) invalid("metadata.attention has unknown value " + std::to_string(a));
+    m_.family = kFamilies[f];
+    m_.attention = kVariants[a];
+    m_.config_json = str(md->config_json());
+    m_.converter_version = str(md->converter_version());
+    m_.source_sha256 = str(md->source_sha256());
+  }
+
+  std::vector<int64_t> read_shape(const flatbuffers::Vector<int64_t>* dims, const std::string& what,
+                                  bool allow_dynamic) {
+    if (dims->size() > kMaxRank) invalid(what + " has rank " + std::to_string(dims->size()) + " > 8");
+    std::vector<int64_t> shape(dims->begin(), dims->end());
+    int64_t count = 1;
+    for (int64_t d : shape) {
+      bool ok = (d >= 1 && d <= kMaxDim) || (allow_dynamic && d == -1);
+      if (!ok) invalid(what + " has invalid dimension " + std::to_string(d) + " in shape " + shape_str(shape));
+      count *= (d == -1 ? m_.max_tokens : d);
+      if (count > kMaxElements) invalid(what + " has too many elements: shape " + shape_str(shape));
+    }
+    return shape;
+  }
+
+  void load_tensors(const fb::Model* root) {
+    const auto* tensors = root->tensors();
+    m_.tensors.resize(tensors->size());
+    for (flatbuffers::uoffset_t i = 0; i < tensors->size(); ++i) {
+      const fb::Tensor* t = tensors->Get(i);
+      ConstTensor& c = m_.tensors[i];
+      c.name = t->name()->str();
+      const std::string what = "tensor '" + c.name + "'";
+      if (t->dtype() != fb::DType::F32) invalid(what + " has a dtype other than F32");
+      c.shape = read_shape(t->shape(), what, false);
+      c.count = 1;
+      for (int64_t d : c.shape) c.count *= static_cast<size_t>(d);
+      if (t->size() != c.count * sizeof(float))
+        invalid(what + " has byte size " + std::to_string(t->size()) + " but shape " + shape_str(c.shape) +
+                " needs " + std::to_string(c.count * sizeof(float)));
+      if (t->offset() % kDataAlignment != 0)
+        invalid(what + " data offset " + std::to_string(t->offset()) + " is not a multiple of 64");
+      if (t->offset() > data_size_ || t->size() > data_size_ - t->offset())
+        invalid(what + " data [" + std::to_string(data_offset_ + t->offset()) + ", +" + std::to_string(t->size()) +
+                ") lies outside the data section");
+      c.data = reinterpret_cast<const float*>(data_ + t->offset());
+    }
+  }
+
+  void load_values(const fb::Model* root) {
+    const auto* values = root->values();
+    m_.values.resize(values->size());
+    for (flatbuffers::uoffset_t i = 0; i < values->size(); ++i) {
+      const fb::Value* v = values->Get(i);
+      ValueInfo& info = m_.values[i];
+      info.name = v->name()->str();
+      const std::string what = "value '" + info.name + "'";
+      if (v->dtype() == fb::DType::F32) info.dtype = ATTN_DTYPE_F32;
+      else if (v->dtype() == fb::DType::I32) info.dtype = ATTN_DTYPE_I32;
+      else invalid(what + " has an unknown dtype");
+      info.shape = read_shape(v->shape(), what, true);
+      info.max_elements = 1;
+      for (int64_t d : info.shape) {
+        info.max_shape.push_back(d == -1 ? m_.max_tokens : d);
+        info.max_elements *= static_cast<size_t>(info.max_shape.back());
+      }
+    }
+  }
+
+  std::vector<int> indices(const flatbuffers::Vector<int32_t>* list, size_t bound, const std::string& what) {
+    std::vector<int> out;
+    for (int32_t i : *list) {
+      if (i < 0 || static_cast<size_t>(i) >= bound)
+        invalid(what + " index " + std::to_string(i) + " is out of range (0.." + std::to_string(bound) + ")");
+      out.push_back(i);
+    }
+    return out;
+  }
+
+  // A weight reference: in range, and shaped `expected` (-1 = any).
+  int weight(int32_t index, const std::string& op, const char* field, std::vector<int64_t> expected,
+             bool required) {
+    if (index == -1) {
+      if (required) invalid(op + ": required weight '" + field + "' is missing");
+      return -1;
+    }
+    if (index < 0 || static_cast<size_t>(index) >= m_.tensors.size())
+      invalid(op + ": weight '" + field + "' index " + std::to_string(index) + " is out of range");
+    const ConstTensor& t = m_.tensors[index];
+    bool ok = t.shape.size() == expected.size();
+    for (size_t i = 0; ok && i < expected.size(); ++i) ok = expected[i] == -1 || expected[i] == t.shape[i];
+    if (!ok)
+      invalid(op + ": weight '" + field + "' (tensor '" + t.name + "') has shape " + shape_str(t.shape) +
+              ", expected " + shape_str(expected));
+    return index;
+  }
+
+  const ValueInfo& value(const OpInfo& op, size_t k, bool output) {
+    return m_.values[output ? op.outputs[k] : op.inputs[k]];
+  }
+
+  void expect_value(const ValueInfo& v, attn_dtype dtype, std::vector<int64_t> shape, const std::string& op) {
+    if (v.dtype != dtype || v.shape != shape)
+      invalid(op + ": value '" + v.name + "' has shape " + shape_str(v.shape) + ", expected " + shape_str(shape) +
+              (v.dtype != dtype ? " with another dtype" : ""));
+  }
+
+  void load_ops(const fb::Model* root) {
+    const auto* ops = root->ops();
+    for (flatbuffers::uoffset_t i = 0; i < ops->size(); ++i) {
+      const fb::Op* o = ops->Get(i);
+      OpInfo op;
+      const std::string name = "op " + std::to_string(i);
+      op.inputs = indices(o->inputs(), m_.values.size(), name + " input");
+      op.outputs = indices(o->outputs(), m_.values.size(), name + " output");
+      if (op.outputs.size() != 1) invalid(name + " must have exactly one output");
+      auto need_inputs = [&](size_t lo, size_t hi) {
+        if (op.inputs.size() < lo || op.inputs.size() > hi)
+          invalid(name + " has " + std::to_string(op.inputs.size()) + " inputs");
+      };
+      switch (o->options_type()) {
+        case fb::OpOptions::PatchEmbed: {
+          const auto* p = o->options_as_PatchEmbed();
+          op.kind = OpKind::PatchEmbed;
+          need_inputs(1, 1);
+          op.channels = p->channels(), op.height = p->height(), op.width = p->width(), op.patch = p->patch();
+          if (op.patch < 1 || op.channels < 1 || op.height < 1 || op.width < 1 || op.patch > op.height ||
+              op.patch > op.width || op.height % op.patch || op.width % op.patch || op.channels > 64 ||
+              op.height > 16384 || op.width > 16384)
+            invalid(name + " (patch embedding): image " + std::to_string(op.channels) + "x" +
+                    std::to_string(op.height) + "x" + std::to_string(op.width) + " is not divisible into " +
+                    std::to_string(op.patch) + "-pixel patches");
+          expect_value(value(op, 0, false), ATTN_DTYPE_F32, {op.channels, op.height, op.width}, name);
+          const ValueInfo& out = value(op, 0, true);
+          if (out.shape.size() != 2) invalid(name + ": output must be [tokens, d]");
+          int64_t d = out.shape[1];
+          int64_t patches = int64_t{op.height / op.patch} * (op.width / op.patch);
+          op.weight = weight(p->weight(), name, "weight", {d, int64_t{op.channels} * op.patch * op.patch}, true);
+          op.bias = weight(p->bias(), name, "bias", {d}, false);
+          op.cls_token = weight(p->cls_token(), name, "cls_token", {d}, false);
+          int64_t tokens = patches + (op.cls_token >= 0 ? 1 : 0);
+          expect_value(out, ATTN_DTYPE_F32, {tokens, d}, name);
+          op.pos_embed = weight(p->pos_embed(), name, "pos_embed", {tokens, d}, true);
+          break;
+        }
+        case fb::OpOptions::TokenEmbed: {
+          const auto* p = o->options_as_TokenEmbed();
+          op.kind = OpKind::TokenEmbed;
+          need_inputs(1, 1);
+          const ValueInfo& ids = value(op, 0, false);
+          if (ids.dtype != ATTN_DTYPE_I32 || ids.shape.size() != 1)
+            invalid(name + " (token embedding): input '" + ids.name + "' must be int32 [n]");
+          const ValueInfo& out = value(op, 0, true);
+          if (out.shape.size() != 2) invalid(name + ": output must be [n, d]");
+          int64_t d = out.shape[1];
+          expect_value(out, ATTN_DTYPE_F32, {ids.shape[0], d}, name);
+          op.weight = weight(p->table(), name, "table", {-1, d}, true);
+          op.pos_embed = weight(p->pos_embed(), name, "pos_embed", {-1, d}, true);
+          if (m_.tensors[op.pos_embed].shape[0] < ids.max_shape[0])
+            invalid(name + ": pos_embed has fewer rows than the sequence length");
+          m_.vocab = m_.tensors[op.weight].shape[0];
+          break;
+        }
+        case fb::OpOptions::LayerNorm: {
+          const auto* p = o->options_as_LayerNorm();
+          op.kind = OpKind::LayerNorm;
+          need_inputs(1, 1);
+          const ValueInfo& in = value(op, 0, false);
+          if (in.dtype != ATTN_DTYPE_F32 || in.shape.empty()) invalid(name + ": LayerNorm needs a float input");
+          expect_value(value(op, 0, true), ATTN_DTYPE_F32, in.shape, name);
+          int64_t d = in.shape.back();
+          op.weight = weight(p->weight(), name, "weight", {d}, true);
+          op.bias = weight(p->bias(), name, "bias", {d}, true);
+          op.eps = p->eps();
+          if (!(op.eps > 0 && op.eps < 1)) invalid(name + ": LayerNorm eps " + std::to_string(op.eps) + " is not in (0, 1)");
+          break;
+        }
+        case fb::OpOptions::Dense: {
+          const auto* p = o->options_as_Dense();
+          op.kind = OpKind::Dense;
+          need_inputs(1, 1);
+          const ValueInfo& in = value(op, 0, false);
+          const ValueInfo& out = value(op, 0, true);
+          if (in.dtype != ATTN_DTYPE_F32 || in.shape.empty() || out.shape.size() != in.shape.size())
+            invalid(name + ": dense input and output ranks differ");
+          std::vector<int64_t> expected = in.shape;
+          expected.back() = out.shape.back();
+          expect_value(out, ATTN_DTYPE_F32, expected, name);
+          op.weight = weight(p->weight(), name, "weight", {out.shape.back(), in.shape.back()}, true);
+          op.bias = weight(p->bias(), name, "bias", {out.shape.back()}, false);
+          int a = static_cast<int>(p->activation());
+          if (a < 0 || a > 3) invalid(name + ": unknown activation " + std::to_string(a));
+          op.activation = static_cast<Activation>(a);
+          break;
+        }
+        case fb::OpOptions::Attention: {
+          const auto* p = o->options_as_Attention();
+          op.kind = OpKind::Attention;
+          int v = static_cast<int>(p->variant());
+          if (v < 0 || v > 3) invalid(name + ": unknown attention variant " + std::to_string(v));
+          op.variant = static_cast<Variant>(v);
+          op.heads = p->heads(), op.head_dim = p->head_dim(), op.scale = p->scale();
+          op.causal = p->causal(), op.pad_id = p->pad_id();
+          need_inputs(op.pad_id >= 0 ? 2 : 1, op.pad_id >= 0 ? 2 : 1);
+          const ValueInfo& x = value(op, 0, false);
+          if (x.dtype != ATTN_DTYPE_F32 || x.shape.size() != 2) invalid(name + ": attention input must be [n, d]");
+          int64_t n = x.shape[0], d = x.shape[1];
+          if (op.heads < 1 || op.heads > kMaxHeads || op.head_dim < 1 || int64_t{op.heads} * op.head_dim != d)
+            invalid(name + ": heads " + std::to_string(op.heads) + " × head_dim " + std::to_string(op.head_dim) +
+                    " does not equal d = " + std::to_string(d));
+          if (!(op.scale > 0) || !std::isfinite(op.scale)) invalid(name + ": attention scale must be positive");
+          if (op.pad_id >= 0) {
+            const ValueInfo& ids = value(op, 1, false);
+            if (ids.dtype != ATTN_DTYPE_I32 || ids.shape != std::vector<int64_t>{n})
+              invalid(name + ": the token-id input must be int32 [n]");
+          }
+          expect_value(value(op, 0, true), ATTN_DTYPE_F32, {n, d}, name);
+          static const int kProjections[] = {3, 2, 1, 1};
+          int64_t pd = kProjections[v] * d;
+          op.weight = weight(p->qkv_weight(), name, "qkv_weight", {pd, d}, true);
+          op.bias = weight(p->qkv_bias(), name, "qkv_bias", {pd}, false);
+          op.out_weight = weight(p->out_weight(), name, "out_weight", {d, d}, true);
+          op.out_bias = weight(p->out_bias(), name, "out_bias", {d}, true);
+          int64_t L = x.max_shape[0];
+          if (op.variant == Variant::Super) {
+            op.align_weight = weight(p->align_weight(), name, "align_weight", {-1, -1}, true);
+            const auto& as = m_.tensors[op.align_weight].shape;
+            if (as[0] != as[1] || as[0] < L)
+              invalid(name + ": align_weight has shape " + shape_str(as) + ", expected [L, L] with L >= " + std::to_string(L));
+            op.align_bias = weight(p->align_bias(), name, "align_bias", {as[0]}, false);
+          } else if (p->align_weight() != -1 || p->align_bias() != -1) {
+            invalid(name + ": only Super attention has align weights");
+          }
+          break;
+        }
+        case fb::OpOptions::Add: {
+          op.kind = OpKind::Add;
+          need_inputs(2, 2);
+          const ValueInfo& a = value(op, 0, false);
+          if (a.dtype != ATTN_DTYPE_F32) invalid(name + ": add needs float inputs");
+          expect_value(value(op, 1, false), ATTN_DTYPE_F32, a.shape, name);
+          expect_value(value(op, 0, true), ATTN_DTYPE_F32, a.shape, name);
+          break;
+        }
+        case fb::OpOptions::Pool: {
+          const auto* p = o->options_as_Pool();
+          op.kind = OpKind::Pool;
+          op.pool_cls = p->mode() == fb::PoolMode::Cls;
+          if (!op.pool_cls && p->mode() != fb::PoolMode::Mean) invalid(name + ": unknown pool mode");
+          op.pad_id = p->pad_id();
+          need_inputs(op.pad_id >= 0 ? 2 : 1, op.pad_id >= 0 ? 2 : 1);
+          const ValueInfo& x = value(op, 0, false);
+          if (x.dtype != ATTN_DTYPE_F32 || x.shape.size() != 2) invalid(name + ": pool input must be [n, d]");
+          if (op.pad_id >= 0) {
+            const ValueInfo& ids = value(op, 1, false);
+            if (ids.dtype != ATTN_DTYPE_I32 || ids.shape != std::vector<int64_t>{x.shape[0]})
+              invalid(name + ": the token-id input must be int32 [n]");
+          }
+          expect_value(value(op, 0, true), ATTN_DTYPE_F32, {x.shape[1]}, name);
+          break;
+        }
+        default:
+          invalid(name + " has an unknown operator type " + std::to_string(static_cast<int>(o->options_type())));
+      }
+      m_.ops.push_back(std::move(op));
+    }
+  }
+
+  // Every value is produced once, by a model input or one op, before use.
+  void check_graph() {
+    std::vector<char> defined(m_.values.size(), 0);
+    for (int i : m_.inputs) {
+      if (defined[i]) invalid("value '" + m_.values[i].name + "' is listed twice as a model input");
+      defined[i] = 1;
+    }
+    for (size_t k = 0; k < m_.ops.size(); ++k) {
+      for (int i : m_.ops[k].inputs)
+        if (!defined[i]) invalid("op " + std::to_string(k) + " reads value '" + m_.values[i].name + "' before it is defined");
+      for (int i : m_.ops[k].outputs) {
+        if (defined[i]) invalid("op " + std::to_string(k) + " redefines value '" + m_.values[i].name + "'");
+        defined[i] = 1;
+      }
+    }
+    for (int i : m_.outputs)
+      if (!defined[i]) invalid("model output '" + m_.values[i].name + "' is never computed");
+  }
+
+  void make_infos() {
+    auto info = [&](int v) {
+      attn_tensor_info t{};
+      const ValueInfo& value = m_.values[v];
+      t.name = value.name.c_str();
+      t.dtype = value.dtype;
+      t.rank = value.shape.size();
+      for (size_t i = 0; i < t.rank; ++i) t.shape[i] = value.shape[i];
+      return t;
+    };
+    for (int v : m_.inputs) m_.input_infos.push_back(info(v));
+    for (int v : m_.outputs) m_.output_infos.push_back(info(v));
+  }
+
+  Model& m_;
+  const uint8_t* data_ = nullptr;
+  uint64_t data_size_ = 0, data_offset_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Model> load_model(std::unique_ptr<ModelBytes> bytes) {
+  auto model = std::make_unique<Model>();
+  model->bytes = std::move(bytes);
+  Loader(*model).load();
+  return model;
+}
+
+}  // namespace attn

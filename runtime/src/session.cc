@@ -1,0 +1,443 @@
+#include "session.h"
+
+#include <pthreadpool.h>
+#include <xnnpack.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <mutex>
+
+#include "error.h"
+#include "memory_plan.h"
+
+namespace attn {
+
+namespace {
+
+void initialize_xnnpack() {
+  static std::once_flag once;
+  static xnn_status status = xnn_status_success;
+  std::call_once(once, [] { status = xnn_initialize(nullptr); });
+  if (status == xnn_status_unsupported_hardware)
+    fail(ATTN_ERROR_UNSUPPORTED_HARDWARE, "XNNPACK does not support this CPU");
+  if (status != xnn_status_success)
+    fail(ATTN_ERROR_INTERNAL, "XNNPACK failed to initialize (status " + std::to_string(status) + ")");
+}
+
+void check_xnn(xnn_status status, const char* what) {
+  if (status == xnn_status_success) return;
+  if (status == xnn_status_out_of_memory) fail(ATTN_ERROR_OUT_OF_MEMORY, std::string(what) + ": out of memory");
+  fail(ATTN_ERROR_INTERNAL, std::string(what) + " failed with XNNPACK status " + std::to_string(status));
+}
+
+constexpr int kProjections[] = {3, 2, 1, 1};  // Q/K/V projections stacked, by variant
+
+}  // namespace
+
+Session::Session(std::shared_ptr<const Model> model, uint32_t threads)
+    : model_(std::move(model)), kernels_(kernels()) {
+  initialize_xnnpack();
+  if (threads > 1024) fail(ATTN_ERROR_INVALID_ARGUMENT, "threads " + std::to_string(threads) + " is more than 1024");
+  pool_ = pthreadpool_create(threads);
+  if (!pool_) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot create a thread pool of " + std::to_string(threads) + " threads");
+  try {
+    plan();
+    create_operators();
+  } catch (...) {
+    release();
+    throw;
+  }
+  input_set_.assign(model_->inputs.size(), false);
+  input_n_.assign(model_->inputs.size(), 0);
+}
+
+Session::~Session() { release(); }
+
+void Session::release() {
+  for (Step& s : steps_) {
+    if (s.fc) xnn_delete_operator(s.fc);
+    if (s.fc_out) xnn_delete_operator(s.fc_out);
+    s.fc = s.fc_out = nullptr;
+  }
+  steps_.clear();
+  std::free(arena_);
+  arena_ = nullptr;
+  if (pool_) pthreadpool_destroy(pool_);
+  pool_ = nullptr;
+}
+
+// Every value and every op's scratch becomes a buffer request; model inputs
+// and outputs live through the whole run (inputs stay valid across runs).
+void Session::plan() {
+  const Model& m = *model_;
+  const int end = static_cast<int>(m.ops.size());
+  std::vector<BufferRequest> requests;
+  for (const ValueInfo& v : m.values) requests.push_back({v.max_elements * 4, end, -1});
+  for (int v : m.inputs) requests[v].first_step = 0, requests[v].last_step = end;
+  for (int k = 0; k < end; ++k) {
+    for (int v : m.ops[k].inputs) {
+      requests[v].first_step = std::min(requests[v].first_step, k);
+      requests[v].last_step = std::max(requests[v].last_step, k);
+    }
+    for (int v : m.ops[k].outputs) {
+      requests[v].first_step = std::min(requests[v].first_step, k);
+      requests[v].last_step = std::max(requests[v].last_step, k);
+    }
+  }
+  for (int v : m.outputs) requests[v].last_step = end;
+
+  // Scratch per op, in floats.
+  const size_t L = static_cast<size_t>(m.max_tokens);
+  std::vector<std::array<size_t, 3>> scratch(m.ops.size(), {0, 0, 0});
+  for (int k = 0; k < end; ++k) {
+    const OpInfo& op = m.ops[k];
+    if (op.kind == OpKind::PatchEmbed) {
+      size_t patches = size_t(op.height / op.patch) * size_t(op.width / op.patch);
+      scratch[k][0] = patches * size_t(op.channels) * op.patch * op.patch;
+    } else if (op.kind == OpKind::Attention) {
+      const size_t d = size_t(op.heads) * op.head_dim;
+      const size_t rows = m.values[op.inputs[0]].max_shape[0];
+      scratch[k][0] = rows * d * kProjections[int(op.variant)];  // projections
+      scratch[k][1] = rows * d + (op.variant == Variant::Super ? rows * d : 0);  // heads' outputs, mixed values
+      scratch[k][2] = size_t(op.heads) * std::max(rows, L) + rows;  // scores per head, key mask bytes
+    }
+    for (size_t j = 0; j < 3; ++j)
+      if (scratch[k][j]) requests.push_back({scratch[k][j] * 4, k, k});
+  }
+
+  MemoryPlan p = plan_memory(requests);
+  arena_bytes_ = std::max<size_t>(p.arena_bytes, 64);
+  arena_ = std::aligned_alloc(64, arena_bytes_);
+  if (!arena_) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate the activation arena of " + std::to_string(arena_bytes_) + " bytes");
+  std::memset(arena_, 0, arena_bytes_);
+  auto at = [&](size_t request) { return reinterpret_cast<float*>(static_cast<char*>(arena_) + p.offsets[request]); };
+
+  value_ptr_.resize(m.values.size());
+  for (size_t v = 0; v < m.values.size(); ++v) value_ptr_[v] = at(v);
+  size_t next = m.values.size();
+  steps_.resize(m.ops.size());
+  for (int k = 0; k < end; ++k) {
+    Step& s = steps_[k];
+    s.op = &m.ops[k];
+    for (int v : s.op->inputs) s.in.push_back(static_cast<float*>(value_ptr_[v]));
+    s.out = static_cast<float*>(value_ptr_[s.op->outputs[0]]);
+    for (size_t j = 0; j < 3; ++j)
+      if (scratch[k][j]) s.scratch[j] = at(next++);
+  }
+}
+
+// Dense weights are packed by XNNPACK here, once.
+void Session::create_operators() {
+  const Model& m = *model_;
+  auto create = [&](const ConstTensor& w, const ConstTensor* b, Activation act, xnn_operator** out, const char* what) {
+    const size_t out_ch = size_t(w.shape[0]), in_ch = size_t(w.shape[1]);
+    const float lo = act == Activation::Relu ? 0.0f : -std::numeric_limits<float>::infinity();
+    check_xnn(xnn_create_fully_connected_nc_f32(in_ch, out_ch, in_ch, out_ch, w.data, b ? b->data : nullptr, lo,
+                                                std::numeric_limits<float>::infinity(), 0, out),
+              what);
+  };
+  auto tensor = [&](int i) { return i >= 0 ? &m.tensors[i] : nullptr; };
+  for (Step& s : steps_) {
+    const OpInfo& op = *s.op;
+    switch (op.kind) {
+      case OpKind::Dense:
+        create(m.tensors[op.weight], tensor(op.bias), op.activation, &s.fc, "creating a dense layer");
+        break;
+      case OpKind::PatchEmbed:
+        create(m.tensors[op.weight], tensor(op.bias), Activation::None, &s.fc, "creating the patch projection");
+        break;
+      case OpKind::Attention:
+        create(m.tensors[op.weight], tensor(op.bias), Activation::None, &s.fc, "creating the Q/K/V projection");
+        create(m.tensors[op.out_weight], tensor(op.out_bias), Activation::None, &s.fc_out,
+               "creating the attention output projection");
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+size_t Session::rows(int value) const {
+  const auto& shape = model_->values[value].shape;
+  size_t r = 1;
+  for (size_t i = 0; i + 1 < shape.size(); ++i) r *= shape[i] == -1 ? n_ : size_t(shape[i]);
+  return r;
+}
+
+void Session::set_input(size_t index, const void* data, size_t bytes, const int64_t* shape, size_t rank) {
+  const Model& m = *model_;
+  if (index >= m.inputs.size())
+    fail(ATTN_ERROR_INVALID_ARGUMENT, "input index " + std::to_string(index) + " is out of range (the model has " +
+                                          std::to_string(m.inputs.size()) + ")");
+  if (!data) fail(ATTN_ERROR_INVALID_ARGUMENT, "input data is null");
+  if (rank && !shape) fail(ATTN_ERROR_INVALID_ARGUMENT, "input shape is null");
+  const ValueInfo& v = m.values[m.inputs[index]];
+  auto shape_text = [](const int64_t* s, size_t r) {
+    std::string t = "[";
+    for (size_t i = 0; i < r; ++i) t += (i ? ", " : "") + std::to_string(s[i]);
+    return t + "]";
+  };
+  const std::string expected = "input '" + v.name + "' expects shape " + shape_text(v.shape.data(), v.shape.size());
+  if (rank != v.shape.size()) fail(ATTN_ERROR_SHAPE_MISMATCH, expected + ", got " + shape_text(shape, rank));
+  int64_t n = 0;
+  size_t count = 1;
+  for (size_t i = 0; i < rank; ++i) {
+    if (v.shape[i] == -1) {
+      if (shape[i] < 1 || shape[i] > m.max_tokens)
+        fail(ATTN_ERROR_SHAPE_MISMATCH, expected + ", got " + shape_text(shape, rank) + ": the sequence length must be 1.." +
+                                            std::to_string(m.max_tokens));
+      if (n && shape[i] != n) fail(ATTN_ERROR_SHAPE_MISMATCH, expected + ": its sequence dimensions differ");
+      n = shape[i];
+    } else if (shape[i] != v.shape[i]) {
+      fail(ATTN_ERROR_SHAPE_MISMATCH, expected + ", got " + shape_text(shape, rank));
+    }
+    count *= size_t(shape[i]);
+  }
+  if (bytes != count * 4)
+    fail(ATTN_ERROR_SHAPE_MISMATCH, expected + ": " + std::to_string(count * 4) + " bytes, got " + std::to_string(bytes));
+  if (v.dtype == ATTN_DTYPE_I32 && m.vocab > 0) {
+    const int32_t* ids = static_cast<const int32_t*>(data);
+    for (size_t i = 0; i < count; ++i)
+      if (ids[i] < 0 || ids[i] >= m.vocab)
+        fail(ATTN_ERROR_OUT_OF_RANGE, "input '" + v.name + "': token id " + std::to_string(ids[i]) + " at position " +
+                                          std::to_string(i) + " is outside the vocabulary [0, " +
+                                          std::to_string(m.vocab) + ")");
+  } else if (v.dtype == ATTN_DTYPE_F32) {
+    const float* x = static_cast<const float*>(data);
+    for (size_t i = 0; i < count; ++i)
+      if (!std::isfinite(x[i]))
+        fail(ATTN_ERROR_OUT_OF_RANGE, "input '" + v.name + "': element " + std::to_string(i) + " is not finite");
+  }
+  std::memcpy(value_ptr_[m.inputs[index]], data, bytes);
+  input_set_[index] = true;
+  input_n_[index] = n;
+}
+
+void Session::run() {
+  const Model& m = *model_;
+  int64_t n = 0;
+  for (size_t i = 0; i < m.inputs.size(); ++i) {
+    if (!input_set_[i]) fail(ATTN_ERROR_BAD_STATE, "input '" + m.values[m.inputs[i]].name + "' has not been set");
+    if (input_n_[i]) {
+      if (n && input_n_[i] != n) fail(ATTN_ERROR_SHAPE_MISMATCH, "inputs were given different sequence lengths");
+      n = input_n_[i];
+    }
+  }
+  n_ = n ? size_t(n) : size_t(m.max_tokens);
+  has_run_ = false;
+  for (Step& s : steps_) run_step(s);
+  has_run_ = true;
+}
+
+void Session::run_dense(xnn_operator* op, size_t& set_rows, size_t rows, const float* in, float* out) {
+  if (set_rows != rows) {
+    check_xnn(xnn_setup_fully_connected_nc_f32(op, rows, in, out, pool_), "setting up a dense layer");
+    set_rows = rows;
+  }
+  check_xnn(xnn_run_operator(op, pool_), "running a dense layer");
+}
+
+void Session::run_step(Step& s) {
+  const OpInfo& op = *s.op;
+  const Model& m = *model_;
+  switch (op.kind) {
+    case OpKind::PatchEmbed:
+      run_patch_embed(s);
+      break;
+    case OpKind::TokenEmbed: {
+      const int32_t* ids = reinterpret_cast<const int32_t*>(s.in[0]);
+      const ConstTensor& table = m.tensors[op.weight];
+      const ConstTensor& pos = m.tensors[op.pos_embed];
+      const size_t d = size_t(table.shape[1]);
+      for (size_t t = 0; t < n_; ++t)
+        kernels_.add(table.data + size_t(ids[t]) * d, pos.data + t * d, s.out + t * d, d);
+      break;
+    }
+    case OpKind::LayerNorm: {
+      const size_t d = size_t(m.tensors[op.weight].count);
+      kernels_.layernorm(s.in[0], s.out, rows(op.inputs[0]), d, m.tensors[op.weight].data, m.tensors[op.bias].data,
+                         op.eps);
+      break;
+    }
+    case OpKind::Dense: {
+      const size_t r = rows(op.inputs[0]);
+      run_dense(s.fc, s.fc_rows, r, s.in[0], s.out);
+      const size_t count = r * size_t(m.tensors[op.weight].shape[0]);
+      if (op.activation == Activation::Gelu) kernels_.gelu(s.out, count);
+      if (op.activation == Activation::GeluTanh) kernels_.gelu_tanh(s.out, count);
+      break;  // ReLU is fused into the dense layer's clamp
+    }
+    case OpKind::Attention:
+      run_attention(s);
+      break;
+    case OpKind::Add: {
+      const auto& shape = m.values[op.inputs[0]].shape;
+      kernels_.add(s.in[0], s.in[1], s.out, rows(op.inputs[0]) * size_t(shape.back()));
+      break;
+    }
+    case OpKind::Pool:
+      run_pool(s);
+      break;
+  }
+}
+
+void Session::run_patch_embed(Step& s) {
+  const OpInfo& op = *s.op;
+  const Model& m = *model_;
+  const size_t C = op.channels, H = op.height, W = op.width, p = op.patch;
+  const size_t gw = W / p, patches = (H / p) * gw, k = C * p * p;
+  const size_t d = size_t(m.tensors[op.weight].shape[0]);
+  // Gather each patch as a row laid out like the weight: [C, p, p].
+  const float* img = s.in[0];
+  float* rows_out = s.scratch[0];
+  for (size_t i = 0; i < patches; ++i) {
+    const size_t py = (i / gw) * p, px = (i % gw) * p;
+    float* r = rows_out + i * k;
+    for (size_t c = 0; c < C; ++c)
+      for (size_t y = 0; y < p; ++y) std::memcpy(r + (c * p + y) * p, img + (c * H + py + y) * W + px, p * 4);
+  }
+  const bool cls = op.cls_token >= 0;
+  float* tokens = s.out + (cls ? d : 0);
+  run_dense(s.fc, s.fc_rows, patches, s.scratch[0], tokens);
+  if (cls) std::memcpy(s.out, m.tensors[op.cls_token].data, d * 4);
+  const size_t total = (patches + (cls ? 1 : 0)) * d;
+  kernels_.add(s.out, m.tensors[op.pos_embed].data, s.out, total);
+}
+
+size_t Session::count_real_tokens(const int32_t* ids, int pad_id, const char* op) const {
+  size_t real = 0;
+  for (size_t t = 0; t < n_; ++t) real += ids[t] != pad_id;
+  if (!real)
+    fail(ATTN_ERROR_OUT_OF_RANGE, std::string(op) + ": every token of the input is the padding id " + std::to_string(pad_id));
+  return real;
+}
+
+struct Session::AttentionTask {
+  const Kernels* kernels;
+  AttentionHeadArgs base;
+  size_t head_dim;
+  float* scores;
+  size_t scores_per_head;
+  static void run(void* context, size_t head) {
+    auto* task = static_cast<AttentionTask*>(context);
+    AttentionHeadArgs a = task->base;
+    const size_t offset = head * task->head_dim;
+    a.q += offset;
+    a.k += offset;
+    a.v += offset;
+    a.out += offset;
+    a.scores = task->scores + head * task->scores_per_head;
+    task->kernels->attention_head(a);
+  }
+};
+
+void Session::run_attention(Step& s) {
+  const OpInfo& op = *s.op;
+  const Model& m = *model_;
+  const size_t n = rows(op.inputs[0]);
+  const size_t dk = size_t(op.head_dim), d = size_t(op.heads) * dk;
+  const size_t p = size_t(kProjections[int(op.variant)]);
+  const float* x = s.in[0];
+  float* proj = s.scratch[0];
+  float* heads_out = s.scratch[1];
+  float* mixed = s.scratch[1] + n * d;
+  const size_t L = std::max<size_t>(size_t(m.values[op.inputs[0]].max_shape[0]), size_t(m.max_tokens));
+  float* scores = s.scratch[2];
+  uint8_t* key_masked = nullptr;
+  if (op.pad_id >= 0) {
+    const int32_t* ids = reinterpret_cast<const int32_t*>(s.in[1]);
+    count_real_tokens(ids, op.pad_id, "attention");
+    key_masked = reinterpret_cast<uint8_t*>(scores + size_t(op.heads) * L);
+    for (size_t t = 0; t < n; ++t) key_masked[t] = ids[t] == op.pad_id;
+  }
+
+  run_dense(s.fc, s.fc_rows, n, x, proj);
+
+  AttentionTask task;
+  task.kernels = &kernels_;
+  AttentionHeadArgs& a = task.base;
+  a.q = proj;
+  a.q_stride = p * d;
+  switch (op.variant) {
+    case Variant::Standard:
+      a.k = proj + d, a.k_stride = p * d;
+      a.v = proj + 2 * d, a.v_stride = p * d;
+      break;
+    case Variant::Optimized:
+      a.k = proj + d, a.k_stride = p * d;
+      a.v = x, a.v_stride = d;
+      break;
+    case Variant::Efficient:
+      a.k = x, a.k_stride = d;
+      a.v = x, a.v_stride = d;
+      break;
+    case Variant::Super: {
+      const ConstTensor& w = m.tensors[op.align_weight];
+      const float* bias = op.align_bias >= 0 ? m.tensors[op.align_bias].data : nullptr;
+      kernels_.token_mix(w.data, size_t(w.shape[1]), bias, x, mixed, n, d, op.causal);
+      a.k = x, a.k_stride = d;
+      a.v = mixed, a.v_stride = d;
+      break;
+    }
+  }
+  a.out = heads_out;
+  a.out_stride = d;
+  a.n = n;
+  a.dim = dk;
+  a.scale = op.scale;
+  a.causal = op.causal;
+  a.key_masked = key_masked;
+  task.head_dim = dk;
+  task.scores = scores;
+  task.scores_per_head = L;
+  pthreadpool_parallelize_1d(pool_, &AttentionTask::run, &task, size_t(op.heads), 0);
+
+  run_dense(s.fc_out, s.fc_out_rows, n, heads_out, s.out);
+}
+
+void Session::run_pool(Step& s) {
+  const OpInfo& op = *s.op;
+  const size_t n = rows(op.inputs[0]);
+  const size_t d = size_t(model_->values[op.inputs[0]].shape.back());
+  const float* x = s.in[0];
+  if (op.pool_cls) {
+    std::memcpy(s.out, x, d * 4);
+    return;
+  }
+  const int32_t* ids = op.pad_id >= 0 ? reinterpret_cast<const int32_t*>(s.in[1]) : nullptr;
+  const size_t count = ids ? count_real_tokens(ids, op.pad_id, "mean pooling") : n;
+  std::fill(s.out, s.out + d, 0.0f);
+  for (size_t t = 0; t < n; ++t)
+    if (!ids || ids[t] != op.pad_id) kernels_.add(s.out, x + t * d, s.out, d);
+  const float inv = 1.0f / float(count);
+  for (size_t c = 0; c < d; ++c) s.out[c] *= inv;
+}
+
+attn_tensor_info Session::output_info(size_t index) const {
+  const Model& m = *model_;
+  if (index >= m.outputs.size())
+    fail(ATTN_ERROR_INVALID_ARGUMENT, "output index " + std::to_string(index) + " is out of range (the model has " +
+                                          std::to_string(m.outputs.size()) + ")");
+  if (!has_run_) fail(ATTN_ERROR_BAD_STATE, "the session has no result: run it first");
+  attn_tensor_info info = m.output_infos[index];
+  for (size_t i = 0; i < info.rank; ++i)
+    if (info.shape[i] == -1) info.shape[i] = int64_t(n_);
+  return info;
+}
+
+void Session::get_output(size_t index, void* buffer, size_t capacity) const {
+  attn_tensor_info info = output_info(index);
+  if (!buffer) fail(ATTN_ERROR_INVALID_ARGUMENT, "output buffer is null");
+  size_t bytes = 4;
+  for (size_t i = 0; i < info.rank; ++i) bytes *= size_t(info.shape[i]);
+  if (capacity < bytes)
+    fail(ATTN_ERROR_BUFFER_TOO_SMALL, "output '" + std::string(info.name) + "' needs " + std::to_string(bytes) +
+                                          " bytes, the buffer has " + std::to_string(capacity));
+  std::memcpy(buffer, value_ptr_[model_->outputs[index]], bytes);
+}
+
+}  // namespace attn

@@ -1,0 +1,69 @@
+// A prepared model: activation arena, packed dense weights, a thread pool.
+// Created once; run many times without allocating.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "kernels/kernels.h"
+#include "model.h"
+
+struct xnn_operator;
+struct pthreadpool;
+
+namespace attn {
+
+class Session {
+ public:
+  Session(std::shared_ptr<const Model> model, uint32_t threads);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const Model& model() const { return *model_; }
+  void set_input(size_t index, const void* data, size_t bytes, const int64_t* shape, size_t rank);
+  void run();
+  attn_tensor_info output_info(size_t index) const;
+  void get_output(size_t index, void* buffer, size_t capacity) const;
+  size_t arena_bytes() const { return arena_bytes_; }
+
+ private:
+  // One op, bound to its buffers in the arena.
+  struct Step {
+    const OpInfo* op = nullptr;
+    std::vector<float*> in;  // input values (ids are reinterpreted as int32)
+    float* out = nullptr;
+    xnn_operator* fc = nullptr;      // Dense, patch projection, Q/K/V projection
+    xnn_operator* fc_out = nullptr;  // attention output projection
+    size_t fc_rows = 0, fc_out_rows = 0;  // rows each operator is set up for
+    float* scratch[3] = {nullptr, nullptr, nullptr};
+  };
+  struct AttentionTask;
+
+  void release();
+  size_t rows(int value) const;  // leading rows of a value at the current n
+  void plan();
+  void create_operators();
+  void run_dense(xnn_operator* op, size_t& set_rows, size_t rows, const float* in, float* out);
+  void run_step(Step& step);
+  void run_patch_embed(Step& step);
+  void run_attention(Step& step);
+  void run_pool(Step& step);
+  size_t count_real_tokens(const int32_t* ids, int pad_id, const char* op) const;
+
+  std::shared_ptr<const Model> model_;
+  const Kernels& kernels_;
+  pthreadpool* pool_ = nullptr;
+  void* arena_ = nullptr;
+  size_t arena_bytes_ = 0;
+  std::vector<void*> value_ptr_;
+  std::vector<Step> steps_;
+  std::vector<bool> input_set_;
+  std::vector<int64_t> input_n_;  // sequence length each input was given with, 0 if fixed
+  size_t n_ = 0;                  // sequence length of the current run
+  bool has_run_ = false;
+};
+
+}  // namespace attn
