@@ -181,24 +181,25 @@ void Session::set_input(size_t index, const void* data, size_t bytes, const int6
     for (size_t i = 0; i < r; ++i) t += (i ? ", " : "") + std::to_string(s[i]);
     return t + "]";
   };
-  const std::string expected = "input '" + v.name + "' expects shape " + shape_text(v.shape.data(), v.shape.size());
-  if (rank != v.shape.size()) fail(ATTN_ERROR_SHAPE_MISMATCH, expected + ", got " + shape_text(shape, rank));
+  // Messages are built only on failure: set_input must not allocate.
+  auto expected = [&] { return "input '" + v.name + "' expects shape " + shape_text(v.shape.data(), v.shape.size()); };
+  if (rank != v.shape.size()) fail(ATTN_ERROR_SHAPE_MISMATCH, expected() + ", got " + shape_text(shape, rank));
   int64_t n = 0;
   size_t count = 1;
   for (size_t i = 0; i < rank; ++i) {
     if (v.shape[i] == -1) {
       if (shape[i] < 1 || shape[i] > m.max_tokens)
-        fail(ATTN_ERROR_SHAPE_MISMATCH, expected + ", got " + shape_text(shape, rank) + ": the sequence length must be 1.." +
+        fail(ATTN_ERROR_SHAPE_MISMATCH, expected() + ", got " + shape_text(shape, rank) + ": the sequence length must be 1.." +
                                             std::to_string(m.max_tokens));
-      if (n && shape[i] != n) fail(ATTN_ERROR_SHAPE_MISMATCH, expected + ": its sequence dimensions differ");
+      if (n && shape[i] != n) fail(ATTN_ERROR_SHAPE_MISMATCH, expected() + ": its sequence dimensions differ");
       n = shape[i];
     } else if (shape[i] != v.shape[i]) {
-      fail(ATTN_ERROR_SHAPE_MISMATCH, expected + ", got " + shape_text(shape, rank));
+      fail(ATTN_ERROR_SHAPE_MISMATCH, expected() + ", got " + shape_text(shape, rank));
     }
     count *= size_t(shape[i]);
   }
   if (bytes != count * 4)
-    fail(ATTN_ERROR_SHAPE_MISMATCH, expected + ": " + std::to_string(count * 4) + " bytes, got " + std::to_string(bytes));
+    fail(ATTN_ERROR_SHAPE_MISMATCH, expected() + ": " + std::to_string(count * 4) + " bytes, got " + std::to_string(bytes));
   if (v.dtype == ATTN_DTYPE_I32 && m.vocab > 0) {
     const int32_t* ids = static_cast<const int32_t*>(data);
     for (size_t i = 0; i < count; ++i)

@@ -1,0 +1,176 @@
+// Misuse of the C API gets a status and a message, never undefined behaviour.
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "support.h"
+
+namespace {
+
+std::string message() { return attn_last_error_message(); }
+
+bool mentions(const char* part) { return message().find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("null arguments are refused") {
+  attn_model* model = nullptr;
+  attn_session* session = nullptr;
+  size_t count;
+  attn_tensor_info info;
+  CHECK(attn_model_load_file(nullptr, &model) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(mentions("path"));
+  CHECK(attn_model_load_memory(nullptr, 10, &model) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_model_load_file("x", nullptr) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_model_input_count(nullptr, &count) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_model_output_info(nullptr, 0, &info) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_session_create(nullptr, nullptr, &session) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_session_run(nullptr) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_session_set_input(nullptr, 0, nullptr, 0, nullptr, 0) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_session_get_output(nullptr, 0, nullptr, 0) == ATTN_ERROR_INVALID_ARGUMENT);
+  attn_model_release(nullptr);
+  attn_session_release(nullptr);
+  attn_session_options_init(nullptr);
+  CHECK(ATTN_STATUS_KIND(ATTN_ERROR_SHAPE_MISMATCH) == 1);
+  CHECK(ATTN_STATUS_KIND(ATTN_ERROR_OUT_OF_MEMORY) == 3);
+}
+
+TEST_CASE("a classifier session refuses wrong inputs and use out of order") {
+  attn::test::Loaded m(attn::test::convert_fixture("vit-standard-fused"));
+  attn_tensor_info in;
+  REQUIRE(attn_model_input_info(m.model, 0, &in) == ATTN_OK);
+  CHECK(std::string(in.name) == "image");
+  REQUIRE(in.rank == 3);
+  const size_t count = size_t(in.shape[0] * in.shape[1] * in.shape[2]);
+  std::vector<float> image(count, 0.5f);
+  std::vector<float> logits(64);
+
+  CHECK(attn_session_run(m.session) == ATTN_ERROR_BAD_STATE);
+  CHECK(mentions("image"));
+  CHECK(attn_session_get_output(m.session, 0, logits.data(), logits.size() * 4) == ATTN_ERROR_BAD_STATE);
+
+  int64_t wrong_rank[] = {in.shape[0], in.shape[1] * in.shape[2]};
+  CHECK(attn_session_set_input(m.session, 0, image.data(), count * 4, wrong_rank, 2) == ATTN_ERROR_SHAPE_MISMATCH);
+  CHECK(mentions("expects shape"));
+  int64_t wrong_dim[] = {in.shape[0], in.shape[1] + 1, in.shape[2]};
+  CHECK(attn_session_set_input(m.session, 0, image.data(), count * 4, wrong_dim, 3) == ATTN_ERROR_SHAPE_MISMATCH);
+  CHECK(attn_session_set_input(m.session, 0, image.data(), count * 4 - 4, in.shape, 3) == ATTN_ERROR_SHAPE_MISMATCH);
+  CHECK(attn_session_set_input(m.session, 1, image.data(), count * 4, in.shape, 3) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_session_set_input(m.session, 0, nullptr, count * 4, in.shape, 3) == ATTN_ERROR_INVALID_ARGUMENT);
+  image[7] = NAN;
+  CHECK(attn_session_set_input(m.session, 0, image.data(), count * 4, in.shape, 3) == ATTN_ERROR_OUT_OF_RANGE);
+  CHECK(mentions("element 7"));
+  image[7] = 0.5f;
+
+  REQUIRE(attn_session_set_input(m.session, 0, image.data(), count * 4, in.shape, 3) == ATTN_OK);
+  REQUIRE(attn_session_run(m.session) == ATTN_OK);
+  attn_tensor_info out;
+  REQUIRE(attn_session_output_info(m.session, 0, &out) == ATTN_OK);
+  const size_t classes = size_t(out.shape[0]);
+  CHECK(attn_session_get_output(m.session, 0, logits.data(), classes * 4 - 1) == ATTN_ERROR_BUFFER_TOO_SMALL);
+  CHECK(mentions("bytes"));
+  CHECK(attn_session_get_output(m.session, 1, logits.data(), logits.size() * 4) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_session_get_output(m.session, 0, logits.data(), classes * 4) == ATTN_OK);
+  // The input stays set: a second run gives the same result.
+  std::vector<float> again(classes);
+  REQUIRE(attn_session_run(m.session) == ATTN_OK);
+  REQUIRE(attn_session_get_output(m.session, 0, again.data(), classes * 4) == ATTN_OK);
+  CHECK(std::memcmp(again.data(), logits.data(), classes * 4) == 0);
+}
+
+TEST_CASE("token ids are checked against the vocabulary and the context") {
+  attn::test::Loaded m(attn::test::convert_fixture("hf-gpt2-tiny"));
+  attn_tensor_info in;
+  REQUIRE(attn_model_input_info(m.model, 0, &in) == ATTN_OK);
+  CHECK(in.dtype == ATTN_DTYPE_I32);
+  CHECK(in.rank == 1);
+  CHECK(in.shape[0] == -1);
+  std::vector<int32_t> ids(40, 7);
+  int64_t n = 5;
+  ids[3] = 300;
+  CHECK(attn_session_set_input(m.session, 0, ids.data(), 20, &n, 1) == ATTN_ERROR_OUT_OF_RANGE);
+  CHECK(mentions("token id 300 at position 3"));
+  ids[3] = -1;
+  CHECK(attn_session_set_input(m.session, 0, ids.data(), 20, &n, 1) == ATTN_ERROR_OUT_OF_RANGE);
+  ids[3] = 7;
+  n = 33;
+  CHECK(attn_session_set_input(m.session, 0, ids.data(), 33 * 4, &n, 1) == ATTN_ERROR_SHAPE_MISMATCH);
+  CHECK(mentions("1..32"));
+  n = 0;
+  CHECK(attn_session_set_input(m.session, 0, ids.data(), 0, &n, 1) == ATTN_ERROR_SHAPE_MISMATCH);
+  for (int64_t len : {int64_t(1), int64_t(32), int64_t(9)}) {
+    REQUIRE(attn_session_set_input(m.session, 0, ids.data(), size_t(len) * 4, &len, 1) == ATTN_OK);
+    REQUIRE(attn_session_run(m.session) == ATTN_OK);
+    attn_tensor_info out;
+    REQUIRE(attn_session_output_info(m.session, 0, &out) == ATTN_OK);
+    CHECK(out.rank == 2);
+    CHECK(out.shape[0] == len);
+    CHECK(out.shape[1] == 300);
+  }
+}
+
+TEST_CASE("an input made only of padding is refused at run") {
+  attn::test::Loaded m(attn::test::convert_fixture("text-standard-fused-pad"));
+  attn_tensor_info in;
+  REQUIRE(attn_model_input_info(m.model, 0, &in) == ATTN_OK);
+  const char* config;
+  REQUIRE(attn_model_metadata(m.model, "config_json", &config) == ATTN_OK);
+  const std::string cfg = config;
+  const size_t at = cfg.find("\"pad_id\"");
+  REQUIRE(at != std::string::npos);
+  const int32_t pad = std::stoi(cfg.substr(cfg.find(':', at) + 1));
+  std::vector<int32_t> ids(size_t(in.shape[0]), pad);
+  REQUIRE(attn_session_set_input(m.session, 0, ids.data(), ids.size() * 4, in.shape, 1) == ATTN_OK);
+  CHECK(attn_session_run(m.session) == ATTN_ERROR_OUT_OF_RANGE);
+  CHECK(mentions("padding"));
+  float logits[64];
+  CHECK(attn_session_get_output(m.session, 0, logits, sizeof logits) == ATTN_ERROR_BAD_STATE);
+}
+
+TEST_CASE("a session keeps its model alive, whatever the release order") {
+  const auto bytes = attn::test::convert_fixture("gpt-efficient");
+  attn_model* model = nullptr;
+  REQUIRE(attn_model_load_memory(bytes.data(), bytes.size(), &model) == ATTN_OK);
+  attn_session* a = nullptr;
+  attn_session* b = nullptr;
+  REQUIRE(attn_session_create(model, nullptr, &a) == ATTN_OK);
+  REQUIRE(attn_session_create(model, nullptr, &b) == ATTN_OK);
+  attn_model_release(model);
+  int32_t ids[4] = {1, 2, 3, 4};
+  int64_t n = 4;
+  REQUIRE(attn_session_set_input(a, 0, ids, sizeof ids, &n, 1) == ATTN_OK);
+  CHECK(attn_session_run(a) == ATTN_OK);
+  attn_session_release(a);
+  REQUIRE(attn_session_set_input(b, 0, ids, sizeof ids, &n, 1) == ATTN_OK);
+  CHECK(attn_session_run(b) == ATTN_OK);
+  attn_session_release(b);
+}
+
+TEST_CASE("options are checked") {
+  const auto bytes = attn::test::convert_fixture("vit-efficient-f16");
+  attn_model* model = nullptr;
+  REQUIRE(attn_model_load_memory(bytes.data(), bytes.size(), &model) == ATTN_OK);
+  attn_session_options options;
+  attn_session_options_init(&options);
+  CHECK(options.struct_size == sizeof options);
+  CHECK(options.threads == 1);
+  attn_session* s = nullptr;
+  options.struct_size = 3;
+  CHECK(attn_session_create(model, &options, &s) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(mentions("struct_size"));
+  CHECK(s == nullptr);
+  attn_session_options_init(&options);
+  options.threads = 100000;
+  CHECK(attn_session_create(model, &options, &s) == ATTN_ERROR_INVALID_ARGUMENT);
+  options.threads = 0;
+  CHECK(attn_session_create(model, &options, &s) == ATTN_OK);
+  attn_session_release(s);
+  const char* value;
+  CHECK(attn_model_metadata(model, "weights", &value) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_model_metadata(model, "converter_version", &value) == ATTN_OK);
+  CHECK(std::string(value).find("attn-convert") == 0);
+  attn_model_release(model);
+}

@@ -1,0 +1,105 @@
+// attn_session_run allocates nothing: every heap call in this process is
+// counted while runs are in flight.
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdlib>
+
+#include "support.h"
+
+extern "C" {
+void* __libc_malloc(size_t);
+void* __libc_calloc(size_t, size_t);
+void* __libc_realloc(void*, size_t);
+void* __libc_memalign(size_t, size_t);
+}
+
+namespace {
+std::atomic<bool> counting{false};
+std::atomic<long> allocations{0};
+void note() {
+  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
+// Interposed for the whole process (operator new calls malloc).
+extern "C" {
+void* malloc(size_t size) {
+  note();
+  return __libc_malloc(size);
+}
+void* calloc(size_t n, size_t size) {
+  note();
+  return __libc_calloc(n, size);
+}
+void* realloc(void* p, size_t size) {
+  note();
+  return __libc_realloc(p, size);
+}
+void* aligned_alloc(size_t alignment, size_t size) {
+  note();
+  return __libc_memalign(alignment, size);
+}
+void* memalign(size_t alignment, size_t size) {
+  note();
+  return __libc_memalign(alignment, size);
+}
+int posix_memalign(void** out, size_t alignment, size_t size) {
+  note();
+  *out = __libc_memalign(alignment, size);
+  return *out ? 0 : 12;
+}
+}
+
+namespace {
+
+long allocations_during_runs(const char* fixture, uint32_t threads, int runs) {
+  const attn::npy::Array input = attn::npy::read(attn::test::fixture_dir(fixture) + "/inputs.npy");
+  attn::test::Loaded m(attn::test::convert_fixture(fixture), threads);
+  const size_t items = size_t(input.shape[0]);
+  const size_t per_item = input.count() / items;
+  std::vector<int64_t> shape(input.shape.begin() + 1, input.shape.end());
+  std::vector<float> out(1 << 16);
+  REQUIRE(attn_session_set_input(m.session, 0, input.data.data(), per_item * 4, shape.data(), shape.size()) == ATTN_OK);
+  REQUIRE(attn_session_run(m.session) == ATTN_OK);  // a first run, outside the count
+  allocations = 0;
+  counting = true;
+  bool ok = true;
+  attn_tensor_info info;
+  for (int r = 0; r < runs; ++r) {
+    const size_t item = size_t(r) % items;
+    // gpt: vary the sequence length too.
+    if (attn_model_input_info(m.model, 0, &info) == ATTN_OK && info.shape[0] == -1) shape[0] = 1 + r % input.shape[1];
+    size_t bytes = 4;
+    for (int64_t d : shape) bytes *= size_t(d);
+    ok &= attn_session_set_input(m.session, 0, input.data.data() + item * per_item * 4, bytes, shape.data(),
+                                 shape.size()) == ATTN_OK;
+    ok &= attn_session_run(m.session) == ATTN_OK;
+    ok &= attn_session_get_output(m.session, 0, out.data(), out.size() * 4) == ATTN_OK;
+  }
+  counting = false;
+  CHECK(ok);
+  return allocations.load();
+}
+
+}  // namespace
+
+TEST_CASE("set_input, run and get_output allocate nothing") {
+  for (const char* fixture : {"vit-super-cls-postnorm", "text-efficient-pad-prelogits", "gpt-super", "hf-gpt2-tiny"}) {
+    for (uint32_t threads : {1u, 2u}) {
+      CAPTURE(std::string(fixture));
+      CAPTURE(threads);
+      CHECK(allocations_during_runs(fixture, threads, 2000) == 0);
+    }
+  }
+}
+
+TEST_CASE("the counter sees allocations") {
+  counting = true;
+  allocations = 0;
+  void* volatile p = std::malloc(16);
+  std::free(p);
+  counting = false;
+  CHECK(allocations.load() == 1);
+}
