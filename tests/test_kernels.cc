@@ -60,8 +60,11 @@ TEST_CASE("attention head") {
             for (size_t s = 0; s < n; s += 3) masked[s] = s + 1 < n;  // never every key
           std::vector<float> out(n * os, 0.0f), scores(n);
           const float scale = 1.0f / std::sqrt(float(dim));
-          attn::AttentionHeadArgs a{q.data(), kk.data(), v.data(), out.data(), qs, ks, vs, os, n, dim, scale,
-                                    mode == 1, mode == 2 ? masked.data() : nullptr, scores.data()};
+          attn::AttentionHeadArgs a{q.data(), kk.data(), v.data(), out.data(), qs, ks, vs, os, n, 0, n / 3, dim,
+                                    scale, mode == 1, mode == 2 ? masked.data() : nullptr, scores.data()};
+          k->attention_head(a);  // in two row ranges, as threads would
+          a.row_begin = n / 3;
+          a.row_end = n;
           k->attention_head(a);
           std::vector<float> got;
           std::vector<double> want;
@@ -106,7 +109,10 @@ TEST_CASE("token mixing") {
             const size_t stride = n + 3;
             auto w = random_vector(n * stride, rng, 0.3f), x = random_vector(n * cols, rng), b = random_vector(n, rng);
             std::vector<float> y(n * cols);
-            k->token_mix(w.data(), stride, with_bias ? b.data() : nullptr, x.data(), y.data(), n, cols, causal);
+            // In two row ranges, as threads would.
+            const size_t split = n / 2;
+            k->token_mix(w.data(), stride, with_bias ? b.data() : nullptr, x.data(), y.data(), n, 0, split, cols, causal);
+            k->token_mix(w.data(), stride, with_bias ? b.data() : nullptr, x.data(), y.data(), n, split, n, cols, causal);
             std::vector<double> want;
             for (size_t t = 0; t < n; ++t)
               for (size_t c = 0; c < cols; ++c) {

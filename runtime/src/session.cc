@@ -379,7 +379,7 @@ void Session::run_attention(Step& s) {
     case Variant::Super: {
       const ConstTensor& w = m.tensors[op.align_weight];
       const float* bias = op.align_bias >= 0 ? m.tensors[op.align_bias].data : nullptr;
-      kernels_.token_mix(w.data, size_t(w.shape[1]), bias, x, mixed, n, d, op.causal);
+      kernels_.token_mix(w.data, size_t(w.shape[1]), bias, x, mixed, n, 0, n, d, op.causal);
       a.k = x, a.k_stride = d;
       a.v = mixed, a.v_stride = d;
       break;
@@ -388,6 +388,8 @@ void Session::run_attention(Step& s) {
   a.out = heads_out;
   a.out_stride = d;
   a.n = n;
+  a.row_begin = 0;
+  a.row_end = n;
   a.dim = dk;
   a.scale = op.scale;
   a.causal = op.causal;

@@ -47,7 +47,7 @@ void add(const float* a, const float* b, float* y, size_t count) {
 }
 
 void attention_head(const AttentionHeadArgs& a) {
-  for (size_t t = 0; t < a.n; ++t) {
+  for (size_t t = a.row_begin; t < a.row_end; ++t) {
     const float* q = a.q + t * a.q_stride;
     const size_t keys = a.causal ? t + 1 : a.n;
     float max = -std::numeric_limits<float>::infinity();
@@ -77,9 +77,9 @@ void attention_head(const AttentionHeadArgs& a) {
   }
 }
 
-void token_mix(const float* w, size_t w_stride, const float* bias, const float* x, float* y, size_t n, size_t cols,
-               bool causal) {
-  for (size_t t = 0; t < n; ++t) {
+void token_mix(const float* w, size_t w_stride, const float* bias, const float* x, float* y, size_t n,
+               size_t row_begin, size_t row_end, size_t cols, bool causal) {
+  for (size_t t = row_begin; t < row_end; ++t) {
     float* row = y + t * cols;
     std::fill(row, row + cols, bias ? bias[t] : 0.0f);
     const size_t sources = causal ? t + 1 : n;

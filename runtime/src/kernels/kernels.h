@@ -16,8 +16,9 @@ struct AttentionHeadArgs {
   const float* v;
   float* out;
   size_t q_stride, k_stride, v_stride, out_stride;
-  size_t n;    // queries = keys
-  size_t dim;  // head width
+  size_t n;                     // keys (and queries)
+  size_t row_begin, row_end;    // the query rows to compute, within [0, n)
+  size_t dim;                   // head width
   float scale;
   bool causal;
   const uint8_t* key_masked;  // n flags (1 = padding key), or null
@@ -34,10 +35,11 @@ struct Kernels {
   void (*relu)(float* x, size_t count);
   void (*add)(const float* a, const float* b, float* y, size_t count);
   void (*attention_head)(const AttentionHeadArgs& args);
-  // Super attention's token mixing: y[t] = Σ_s w[t, s] x[s] + bias[t] over
-  // s < n (s ≤ t when causal); w rows are w_stride apart, bias may be null.
+  // Super attention's token mixing, rows [row_begin, row_end) of
+  // y[t] = Σ_s w[t, s] x[s] + bias[t] over s < n (s ≤ t when causal); w rows
+  // are w_stride apart, x and y rows `cols` apart, bias may be null.
   void (*token_mix)(const float* w, size_t w_stride, const float* bias, const float* x, float* y, size_t n,
-                    size_t cols, bool causal);
+                    size_t row_begin, size_t row_end, size_t cols, bool causal);
 };
 
 // The table for the best path this CPU supports, or the one named by the
