@@ -90,7 +90,8 @@ TEST_CASE("set_input, run and get_output allocate nothing") {
     for (uint32_t threads : {1u, 2u}) {
       CAPTURE(std::string(fixture));
       CAPTURE(threads);
-      CHECK(allocations_during_runs(fixture, threads, 2000) == 0);
+      // Fewer runs with a worker thread: on a loaded machine each hand-off waits for a core.
+      CHECK(allocations_during_runs(fixture, threads, threads == 1 ? 3000 : 300) == 0);
     }
   }
 }
