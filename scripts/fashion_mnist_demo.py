@@ -48,7 +48,7 @@ def main():
     ref_path = os.path.join(ROOT, "examples", "fashion-mnist", "pytorch_accuracy.json")
     if os.path.exists(ref_path):
         with open(ref_path) as f:
-            reference = json.load(f)
+            reference = json.load(f).get("variants", {})
 
     rows = []
     for variant in VARIANTS:

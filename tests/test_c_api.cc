@@ -174,3 +174,37 @@ TEST_CASE("options are checked") {
   CHECK(std::string(value).find("attn-convert") == 0);
   attn_model_release(model);
 }
+
+TEST_CASE("profiling splits run time by operator class") {
+  const auto bytes = attn::test::convert_fixture("vit-super-mean");
+  attn_model* model = nullptr;
+  REQUIRE(attn_model_load_memory(bytes.data(), bytes.size(), &model) == ATTN_OK);
+  attn_session* plain = nullptr;
+  REQUIRE(attn_session_create(model, nullptr, &plain) == ATTN_OK);
+  double seconds[ATTN_OP_CLASS_COUNT];
+  uint64_t runs = 0;
+  CHECK(attn_session_profile(plain, seconds, &runs) == ATTN_ERROR_BAD_STATE);
+  attn_session_release(plain);
+
+  attn_session_options options;
+  attn_session_options_init(&options);
+  options.profile = 1;
+  attn_session* s = nullptr;
+  REQUIRE(attn_session_create(model, &options, &s) == ATTN_OK);
+  attn_tensor_info in;
+  REQUIRE(attn_model_input_info(model, 0, &in) == ATTN_OK);
+  std::vector<float> image(size_t(in.shape[0] * in.shape[1] * in.shape[2]), 0.25f);
+  REQUIRE(attn_session_set_input(s, 0, image.data(), image.size() * 4, in.shape, 3) == ATTN_OK);
+  for (int i = 0; i < 20; ++i) REQUIRE(attn_session_run(s) == ATTN_OK);
+  REQUIRE(attn_session_profile(s, seconds, &runs) == ATTN_OK);
+  CHECK(runs == 20);
+  // This model has attention, dense layers, norms, GELU and embeddings: each class saw time.
+  for (int c = 0; c < ATTN_OP_CLASS_COUNT; ++c) CHECK_MESSAGE(seconds[c] > 0, attn_op_class_name(attn_op_class(c)));
+  REQUIRE(attn_session_profile_reset(s) == ATTN_OK);
+  REQUIRE(attn_session_profile(s, seconds, &runs) == ATTN_OK);
+  CHECK(runs == 0);
+  CHECK(seconds[ATTN_OP_CLASS_DENSE] == 0);
+  CHECK(std::string(attn_op_class_name(ATTN_OP_CLASS_ATTENTION)) == "attention");
+  attn_session_release(s);
+  attn_model_release(model);
+}

@@ -164,6 +164,63 @@ attn_status attn_model_metadata(const attn_model* model, const char* key, const 
   });
 }
 
+attn_status attn_model_sample_count(const attn_model* model, size_t* out_count) {
+  return guarded([&] {
+    require(model, "model");
+    require(out_count, "out_count");
+    *out_count = model->model->samples.size();
+  });
+}
+
+static attn_status sample_tensor(const attn_model* model, size_t sample, size_t index, attn_tensor_info* out_info,
+                                 const void** out_data, bool input) {
+  return guarded([&] {
+    require(model, "model");
+    require(out_info, "out_info");
+    require(out_data, "out_data");
+    const auto& samples = model->model->samples;
+    if (sample >= samples.size())
+      attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "sample " + std::to_string(sample) + " is out of range (the model has " +
+                                                  std::to_string(samples.size()) + ")");
+    const auto& list = input ? samples[sample].inputs : samples[sample].outputs;
+    if (index >= list.size())
+      attn::fail(ATTN_ERROR_INVALID_ARGUMENT, std::string(input ? "input" : "output") + " index " + std::to_string(index) +
+                                                  " is out of range");
+    *out_info = list[index].info;
+    *out_data = list[index].data;
+  });
+}
+
+attn_status attn_model_sample_input(const attn_model* model, size_t sample, size_t index, attn_tensor_info* out_info,
+                                    const void** out_data) {
+  return sample_tensor(model, sample, index, out_info, out_data, true);
+}
+
+attn_status attn_model_sample_output(const attn_model* model, size_t sample, size_t index, attn_tensor_info* out_info,
+                                     const void** out_data) {
+  return sample_tensor(model, sample, index, out_info, out_data, false);
+}
+
+const char* attn_op_class_name(attn_op_class op_class) {
+  static const char* names[] = {"attention", "dense", "norm", "activation", "other"};
+  return unsigned(op_class) < ATTN_OP_CLASS_COUNT ? names[op_class] : "unknown";
+}
+
+attn_status attn_session_profile(const attn_session* session, double* out_seconds, uint64_t* out_runs) {
+  return guarded([&] {
+    require(session, "session");
+    require(out_seconds, "out_seconds");
+    session->session->profile(out_seconds, out_runs);
+  });
+}
+
+attn_status attn_session_profile_reset(attn_session* session) {
+  return guarded([&] {
+    require(session, "session");
+    session->session->reset_profile();
+  });
+}
+
 attn_status attn_session_create(attn_model* model, const attn_session_options* options, attn_session** out_session) {
   return guarded([&] {
     require(out_session, "out_session");
@@ -178,9 +235,11 @@ attn_status attn_session_create(attn_model* model, const attn_session_options* o
                                                     " is not a valid attn_session_options size (this build's is " +
                                                     std::to_string(sizeof(attn_session_options)) + ")");
       opts.threads = options->threads;
+      if (options->struct_size >= offsetof(attn_session_options, profile) + sizeof(uint32_t))
+        opts.profile = options->profile;
     }
     auto handle = std::make_unique<attn_session>();
-    handle->session = std::make_unique<attn::Session>(model->model, opts.threads);
+    handle->session = std::make_unique<attn::Session>(model->model, opts.threads, opts.profile != 0);
     *out_session = handle.release();
   });
 }

@@ -72,6 +72,16 @@ struct OpInfo {
   bool pool_cls = false;
 };
 
+// One tensor of an embedded sample: points into the model bytes.
+struct SampleTensor {
+  attn_tensor_info info;  // name from the model's value
+  const void* data = nullptr;
+};
+
+struct Sample {
+  std::vector<SampleTensor> inputs, outputs;
+};
+
 struct Model {
   std::unique_ptr<ModelBytes> bytes;
   std::string family, attention, config_json, converter_version, source_sha256;
@@ -82,6 +92,7 @@ struct Model {
   std::vector<int> inputs, outputs;
   std::vector<OpInfo> ops;
   std::vector<attn_tensor_info> input_infos, output_infos;
+  std::vector<Sample> samples;
 };
 
 // Verifies the bytes (structure, then meaning) and builds the Model.

@@ -134,6 +134,7 @@ class Loader {
     load_ops(root);
     check_graph();
     make_infos();
+    load_samples(root);
   }
 
  private:
@@ -440,6 +441,45 @@ class Loader {
     };
     for (int v : m_.inputs) m_.input_infos.push_back(info(v));
     for (int v : m_.outputs) m_.output_infos.push_back(info(v));
+  }
+
+  // Each sample tensor must fit the model value it stands for.
+  SampleTensor sample_tensor(const fb::SampleTensor* t, int value, const std::string& what) {
+    const ValueInfo& v = m_.values[value];
+    SampleTensor out;
+    out.info.name = v.name.c_str();
+    out.info.dtype = v.dtype;
+    const std::vector<int64_t> shape = read_shape(t->shape(), what, false);
+    if (shape.size() != v.shape.size()) invalid(what + " has shape " + shape_str(shape) + ", the model's is " + shape_str(v.shape));
+    size_t count = 1;
+    for (size_t i = 0; i < shape.size(); ++i) {
+      const bool ok = v.shape[i] == -1 ? shape[i] <= m_.max_tokens : shape[i] == v.shape[i];
+      if (!ok) invalid(what + " has shape " + shape_str(shape) + ", the model's is " + shape_str(v.shape));
+      out.info.shape[i] = shape[i];
+      count *= size_t(shape[i]);
+    }
+    out.info.rank = shape.size();
+    const size_t stored = v.dtype == ATTN_DTYPE_F32 ? (t->f32() ? t->f32()->size() : 0) : (t->i32() ? t->i32()->size() : 0);
+    if (stored != count)
+      invalid(what + " holds " + std::to_string(stored) + " values of the model's dtype, its shape needs " + std::to_string(count));
+    out.data = v.dtype == ATTN_DTYPE_F32 ? static_cast<const void*>(t->f32()->data()) : static_cast<const void*>(t->i32()->data());
+    return out;
+  }
+
+  void load_samples(const fb::Model* root) {
+    if (!root->samples()) return;
+    for (flatbuffers::uoffset_t k = 0; k < root->samples()->size(); ++k) {
+      const fb::Sample* s = root->samples()->Get(k);
+      const std::string what = "sample " + std::to_string(k);
+      if (s->inputs()->size() != m_.inputs.size() || s->outputs()->size() != m_.outputs.size())
+        invalid(what + " does not have one tensor per model input and output");
+      Sample sample;
+      for (flatbuffers::uoffset_t i = 0; i < s->inputs()->size(); ++i)
+        sample.inputs.push_back(sample_tensor(s->inputs()->Get(i), m_.inputs[i], what + " input " + std::to_string(i)));
+      for (flatbuffers::uoffset_t i = 0; i < s->outputs()->size(); ++i)
+        sample.outputs.push_back(sample_tensor(s->outputs()->Get(i), m_.outputs[i], what + " output " + std::to_string(i)));
+      m_.samples.push_back(std::move(sample));
+    }
   }
 
   Model& m_;

@@ -38,8 +38,8 @@ constexpr int kProjections[] = {3, 2, 1, 1};  // Q/K/V projections stacked, by v
 
 }  // namespace
 
-Session::Session(std::shared_ptr<const Model> model, uint32_t threads)
-    : model_(std::move(model)), kernels_(kernels()) {
+Session::Session(std::shared_ptr<const Model> model, uint32_t threads, bool profile)
+    : model_(std::move(model)), kernels_(kernels()), profiling_(profile) {
   initialize_xnnpack();
   if (threads > 1024) fail(ATTN_ERROR_INVALID_ARGUMENT, "threads " + std::to_string(threads) + " is more than 1024");
   pool_ = pthreadpool_create(threads);
@@ -232,6 +232,18 @@ void Session::run() {
   has_run_ = false;
   for (Step& s : steps_) run_step(s);
   has_run_ = true;
+  ++profile_runs_;
+}
+
+void Session::profile(double* seconds, uint64_t* runs) const {
+  if (!profiling_) fail(ATTN_ERROR_BAD_STATE, "the session was created without options.profile");
+  std::copy(profile_seconds_, profile_seconds_ + ATTN_OP_CLASS_COUNT, seconds);
+  if (runs) *runs = profile_runs_;
+}
+
+void Session::reset_profile() {
+  std::fill(profile_seconds_, profile_seconds_ + ATTN_OP_CLASS_COUNT, 0.0);
+  profile_runs_ = 0;
 }
 
 void Session::run_dense(xnn_operator* op, size_t& set_rows, size_t rows, const float* in, float* out) {
@@ -239,7 +251,7 @@ void Session::run_dense(xnn_operator* op, size_t& set_rows, size_t rows, const f
     check_xnn(xnn_setup_fully_connected_nc_f32(op, rows, in, out, pool_), "setting up a dense layer");
     set_rows = rows;
   }
-  check_xnn(xnn_run_operator(op, pool_), "running a dense layer");
+  timed(ATTN_OP_CLASS_DENSE, [&] { check_xnn(xnn_run_operator(op, pool_), "running a dense layer"); });
 }
 
 void Session::run_step(Step& s) {
@@ -249,39 +261,40 @@ void Session::run_step(Step& s) {
     case OpKind::PatchEmbed:
       run_patch_embed(s);
       break;
-    case OpKind::TokenEmbed: {
+    case OpKind::TokenEmbed: timed(ATTN_OP_CLASS_OTHER, [&] {
       const int32_t* ids = reinterpret_cast<const int32_t*>(s.in[0]);
       const ConstTensor& table = m.tensors[op.weight];
       const ConstTensor& pos = m.tensors[op.pos_embed];
       const size_t d = size_t(table.shape[1]);
       for (size_t t = 0; t < n_; ++t)
         kernels_.add(table.data + size_t(ids[t]) * d, pos.data + t * d, s.out + t * d, d);
+    });
       break;
-    }
-    case OpKind::LayerNorm: {
+    case OpKind::LayerNorm: timed(ATTN_OP_CLASS_NORM, [&] {
       const size_t d = size_t(m.tensors[op.weight].count);
       kernels_.layernorm(s.in[0], s.out, rows(op.inputs[0]), d, m.tensors[op.weight].data, m.tensors[op.bias].data,
                          op.eps);
+    });
       break;
-    }
     case OpKind::Dense: {
       const size_t r = rows(op.inputs[0]);
       run_dense(s.fc, s.fc_rows, r, s.in[0], s.out);
       const size_t count = r * size_t(m.tensors[op.weight].shape[0]);
-      if (op.activation == Activation::Gelu) kernels_.gelu(s.out, count);
-      if (op.activation == Activation::GeluTanh) kernels_.gelu_tanh(s.out, count);
+      if (op.activation == Activation::Gelu) timed(ATTN_OP_CLASS_ACTIVATION, [&] { kernels_.gelu(s.out, count); });
+      if (op.activation == Activation::GeluTanh)
+        timed(ATTN_OP_CLASS_ACTIVATION, [&] { kernels_.gelu_tanh(s.out, count); });
       break;  // ReLU is fused into the dense layer's clamp
     }
     case OpKind::Attention:
       run_attention(s);
       break;
-    case OpKind::Add: {
+    case OpKind::Add: timed(ATTN_OP_CLASS_OTHER, [&] {
       const auto& shape = m.values[op.inputs[0]].shape;
       kernels_.add(s.in[0], s.in[1], s.out, rows(op.inputs[0]) * size_t(shape.back()));
+    });
       break;
-    }
     case OpKind::Pool:
-      run_pool(s);
+      timed(ATTN_OP_CLASS_OTHER, [&] { run_pool(s); });
       break;
   }
 }
@@ -295,18 +308,22 @@ void Session::run_patch_embed(Step& s) {
   // Gather each patch as a row laid out like the weight: [C, p, p].
   const float* img = s.in[0];
   float* rows_out = s.scratch[0];
-  for (size_t i = 0; i < patches; ++i) {
-    const size_t py = (i / gw) * p, px = (i % gw) * p;
-    float* r = rows_out + i * k;
-    for (size_t c = 0; c < C; ++c)
-      for (size_t y = 0; y < p; ++y) std::memcpy(r + (c * p + y) * p, img + (c * H + py + y) * W + px, p * 4);
-  }
+  timed(ATTN_OP_CLASS_OTHER, [&] {
+    for (size_t i = 0; i < patches; ++i) {
+      const size_t py = (i / gw) * p, px = (i % gw) * p;
+      float* r = rows_out + i * k;
+      for (size_t c = 0; c < C; ++c)
+        for (size_t y = 0; y < p; ++y) std::memcpy(r + (c * p + y) * p, img + (c * H + py + y) * W + px, p * 4);
+    }
+  });
   const bool cls = op.cls_token >= 0;
   float* tokens = s.out + (cls ? d : 0);
   run_dense(s.fc, s.fc_rows, patches, s.scratch[0], tokens);
-  if (cls) std::memcpy(s.out, m.tensors[op.cls_token].data, d * 4);
-  const size_t total = (patches + (cls ? 1 : 0)) * d;
-  kernels_.add(s.out, m.tensors[op.pos_embed].data, s.out, total);
+  timed(ATTN_OP_CLASS_OTHER, [&] {
+    if (cls) std::memcpy(s.out, m.tensors[op.cls_token].data, d * 4);
+    const size_t total = (patches + (cls ? 1 : 0)) * d;
+    kernels_.add(s.out, m.tensors[op.pos_embed].data, s.out, total);
+  });
 }
 
 size_t Session::count_real_tokens(const int32_t* ids, int pad_id, const char* op) const {
@@ -379,7 +396,8 @@ void Session::run_attention(Step& s) {
     case Variant::Super: {
       const ConstTensor& w = m.tensors[op.align_weight];
       const float* bias = op.align_bias >= 0 ? m.tensors[op.align_bias].data : nullptr;
-      kernels_.token_mix(w.data, size_t(w.shape[1]), bias, x, mixed, n, 0, n, d, op.causal);
+      timed(ATTN_OP_CLASS_ATTENTION,
+            [&] { kernels_.token_mix(w.data, size_t(w.shape[1]), bias, x, mixed, n, 0, n, d, op.causal); });
       a.k = x, a.k_stride = d;
       a.v = mixed, a.v_stride = d;
       break;
@@ -397,7 +415,8 @@ void Session::run_attention(Step& s) {
   task.head_dim = dk;
   task.scores = scores;
   task.scores_per_head = L;
-  pthreadpool_parallelize_1d(pool_, &AttentionTask::run, &task, size_t(op.heads), 0);
+  timed(ATTN_OP_CLASS_ATTENTION,
+        [&] { pthreadpool_parallelize_1d(pool_, &AttentionTask::run, &task, size_t(op.heads), 0); });
 
   run_dense(s.fc_out, s.fc_out_rows, n, heads_out, s.out);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -17,7 +18,7 @@ namespace attn {
 
 class Session {
  public:
-  Session(std::shared_ptr<const Model> model, uint32_t threads);
+  Session(std::shared_ptr<const Model> model, uint32_t threads, bool profile = false);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -28,6 +29,8 @@ class Session {
   attn_tensor_info output_info(size_t index) const;
   void get_output(size_t index, void* buffer, size_t capacity) const;
   size_t arena_bytes() const { return arena_bytes_; }
+  void profile(double* seconds, uint64_t* runs) const;
+  void reset_profile();
 
  private:
   // One op, bound to its buffers in the arena.
@@ -53,6 +56,15 @@ class Session {
   void run_pool(Step& step);
   size_t count_real_tokens(const int32_t* ids, int pad_id, const char* op) const;
 
+  // Runs `body`, adding its time to `op_class` when profiling.
+  template <typename F>
+  void timed(attn_op_class op_class, F&& body) {
+    if (!profiling_) return body();
+    const auto start = std::chrono::steady_clock::now();
+    body();
+    profile_seconds_[op_class] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
   std::shared_ptr<const Model> model_;
   const Kernels& kernels_;
   pthreadpool* pool_ = nullptr;
@@ -64,6 +76,9 @@ class Session {
   std::vector<int64_t> input_n_;  // sequence length each input was given with, 0 if fixed
   size_t n_ = 0;                  // sequence length of the current run
   bool has_run_ = false;
+  bool profiling_ = false;
+  double profile_seconds_[ATTN_OP_CLASS_COUNT] = {};
+  uint64_t profile_runs_ = 0;
 };
 
 }  // namespace attn

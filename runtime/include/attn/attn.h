@@ -96,7 +96,22 @@ typedef struct attn_session_options {
   /* Worker threads for a run: 1 (the default) runs on the calling thread
    * alone; 0 = one per core. */
   uint32_t threads;
+  /* Non-zero: time each operator class during runs (attn_session_profile).
+   * Costs two clock reads per operator. */
+  uint32_t profile;
 } attn_session_options;
+
+/* Operator classes for profiling. */
+typedef enum attn_op_class {
+  ATTN_OP_CLASS_ATTENTION = 0,  /* attention core: QKᵀ, mask, softmax, ·V, W_A mixing */
+  ATTN_OP_CLASS_DENSE = 1,      /* dense layers, including Q/K/V/O projections and patch projection */
+  ATTN_OP_CLASS_NORM = 2,       /* LayerNorm */
+  ATTN_OP_CLASS_ACTIVATION = 3, /* GELU (ReLU is fused into dense layers) */
+  ATTN_OP_CLASS_OTHER = 4,      /* embeddings, residual adds, pooling, patch gathering */
+  ATTN_OP_CLASS_COUNT = 5
+} attn_op_class;
+
+ATTN_API const char* attn_op_class_name(attn_op_class op_class);
 
 ATTN_API void attn_session_options_init(attn_session_options* options);
 
@@ -129,6 +144,15 @@ ATTN_API attn_status attn_model_max_tokens(const attn_model* model, int64_t* out
 ATTN_API attn_status attn_model_metadata(const attn_model* model, const char* key,
                                          const char** out_value);
 
+/* Samples embedded by attn-convert --embed-sample: inputs and the expected
+ * outputs. *out_data points into the model (float32 or int32 per info.dtype)
+ * and stays valid while the model lives. */
+ATTN_API attn_status attn_model_sample_count(const attn_model* model, size_t* out_count);
+ATTN_API attn_status attn_model_sample_input(const attn_model* model, size_t sample, size_t index,
+                                             attn_tensor_info* out_info, const void** out_data);
+ATTN_API attn_status attn_model_sample_output(const attn_model* model, size_t sample, size_t index,
+                                              attn_tensor_info* out_info, const void** out_data);
+
 /* --- Sessions ----------------------------------------------------------- */
 
 /* Creates a session and prepares it: plans and allocates activation memory,
@@ -154,6 +178,12 @@ ATTN_API attn_status attn_session_output_info(const attn_session* session, size_
 /* Copies an output of the last successful run into buffer (capacity bytes). */
 ATTN_API attn_status attn_session_get_output(const attn_session* session, size_t index,
                                              void* buffer, size_t capacity);
+
+/* Seconds spent per operator class (ATTN_OP_CLASS_COUNT entries) and the
+ * number of runs, since the session was created or the profile reset. Needs
+ * options.profile. */
+ATTN_API attn_status attn_session_profile(const attn_session* session, double* out_seconds, uint64_t* out_runs);
+ATTN_API attn_status attn_session_profile_reset(attn_session* session);
 
 #ifdef __cplusplus
 }
