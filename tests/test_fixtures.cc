@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
+#include "kernels/kernels.h"
 #include "support.h"
 #include "writer.h"
 
@@ -59,6 +61,18 @@ TEST_CASE("every fixture matches its float64 reference within the spec's toleran
   for (const std::string& name : names) {
     SUBCASE(name.c_str()) { check_fixture(name, 1); }
   }
+}
+
+TEST_CASE("the kernel path forced by ATTN_KERNEL_PATH is the one in use") {
+  const char* forced = std::getenv("ATTN_KERNEL_PATH");
+  MESSAGE("kernel path in use: " << std::string(attn_kernel_path()));
+  if (!forced) return;
+  size_t count = 0;
+  const Kernels* const* paths = available_kernel_paths(&count);
+  bool available = false;
+  for (size_t i = 0; i < count; ++i) available |= std::string(paths[i]->path) == forced;
+  if (available) CHECK(std::string(attn_kernel_path()) == forced);
+  else MESSAGE("this CPU has no " << forced << " path");
 }
 
 TEST_CASE("results do not depend on the thread count") {

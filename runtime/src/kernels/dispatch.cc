@@ -12,8 +12,13 @@ namespace attn {
 namespace {
 
 std::vector<const Kernels*> detect() {
+  // In order of preference, the best last.
   std::vector<const Kernels*> paths{&scalar_kernels()};
-  (void)cpuinfo_initialize();  // without it every feature reads as absent: scalar only
+  if (!cpuinfo_initialize()) return paths;  // features unknown: stay portable
+#if defined(__x86_64__)
+  if (cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3()) paths.push_back(&avx2_kernels());
+  if (cpuinfo_has_x86_avx512f()) paths.push_back(&avx512_kernels());
+#endif
   return paths;
 }
 

@@ -52,5 +52,9 @@ const Kernels& kernels();
 const Kernels* const* available_kernel_paths(size_t* count);
 
 const Kernels& scalar_kernels();
+#if defined(__x86_64__)
+const Kernels& avx2_kernels();
+const Kernels& avx512_kernels();
+#endif
 
 }  // namespace attn

@@ -1,0 +1,72 @@
+// The AVX2 + FMA path (8 lanes). Compiled with -mavx2 -mfma; chosen only on
+// CPUs that have both.
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "kernels.h"
+
+namespace attn {
+namespace {
+
+struct V {
+  using R = __m256;
+  using M = __m256;
+  static constexpr size_t N = 8;
+  static R zero() { return _mm256_setzero_ps(); }
+  static R set1(float f) { return _mm256_set1_ps(f); }
+  static R load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, R r) { _mm256_storeu_ps(p, r); }
+  static __m256i lanes_below(size_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static M tail_mask(size_t n) { return _mm256_castsi256_ps(lanes_below(n)); }
+  static R load_tail(const float* p, size_t n) { return _mm256_maskload_ps(p, lanes_below(n)); }
+  static void store_tail(float* p, R r, size_t n) { _mm256_maskstore_ps(p, lanes_below(n), r); }
+  static R add(R a, R b) { return _mm256_add_ps(a, b); }
+  static R sub(R a, R b) { return _mm256_sub_ps(a, b); }
+  static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
+  static R div(R a, R b) { return _mm256_div_ps(a, b); }
+  static R fmadd(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
+  static R max(R a, R b) { return _mm256_max_ps(a, b); }
+  static R min(R a, R b) { return _mm256_min_ps(a, b); }
+  static R abs(R a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+  static R copysign(R mag, R sign) {
+    const R bit = _mm256_set1_ps(-0.0f);
+    return _mm256_or_ps(_mm256_andnot_ps(bit, mag), _mm256_and_ps(bit, sign));
+  }
+  static M less(R a, R b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+  static R blend(M m, R if_true, R if_false) { return _mm256_blendv_ps(if_false, if_true, m); }
+  static R round(R a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static R pow2i(R n) {
+    const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_castsi256_ps(bits);
+  }
+  static float hsum(R a) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static float hmax(R a) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+};
+
+#include "f32_simd.inc"
+
+}  // namespace
+
+const Kernels& avx2_kernels() {
+  static const Kernels table = {"avx2", layernorm, gelu, gelu_tanh, relu, add, attention_head, token_mix};
+  return table;
+}
+
+}  // namespace attn

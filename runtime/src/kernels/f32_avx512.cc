@@ -1,0 +1,60 @@
+// The AVX-512F path (16 lanes). Compiled with -mavx512f -mfma; chosen only on
+// CPUs with AVX-512F.
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "kernels.h"
+
+namespace attn {
+namespace {
+
+struct V {
+  using R = __m512;
+  using M = __mmask16;
+  static constexpr size_t N = 16;
+  static R zero() { return _mm512_setzero_ps(); }
+  static R set1(float f) { return _mm512_set1_ps(f); }
+  static R load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, R r) { _mm512_storeu_ps(p, r); }
+  static M tail_mask(size_t n) { return __mmask16((1u << n) - 1u); }
+  static R load_tail(const float* p, size_t n) { return _mm512_maskz_loadu_ps(tail_mask(n), p); }
+  static void store_tail(float* p, R r, size_t n) { _mm512_mask_storeu_ps(p, tail_mask(n), r); }
+  static R add(R a, R b) { return _mm512_add_ps(a, b); }
+  static R sub(R a, R b) { return _mm512_sub_ps(a, b); }
+  static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
+  static R div(R a, R b) { return _mm512_div_ps(a, b); }
+  static R fmadd(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  static R max(R a, R b) { return _mm512_max_ps(a, b); }
+  static R min(R a, R b) { return _mm512_min_ps(a, b); }
+  static R abs(R a) { return _mm512_abs_ps(a); }
+  static R copysign(R mag, R sign) {
+    const __m512i bit = _mm512_set1_epi32(int(0x80000000u));
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_andnot_si512(bit, _mm512_castps_si512(mag)),
+                                               _mm512_and_si512(bit, _mm512_castps_si512(sign))));
+  }
+  static M less(R a, R b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+  static R blend(M m, R if_true, R if_false) { return _mm512_mask_blend_ps(m, if_false, if_true); }
+  static R round(R a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static R pow2i(R n) {
+    const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_castsi512_ps(bits);
+  }
+  static float hsum(R a) { return _mm512_reduce_add_ps(a); }
+  static float hmax(R a) { return _mm512_reduce_max_ps(a); }
+};
+
+#include "f32_simd.inc"
+
+}  // namespace
+
+const Kernels& avx512_kernels() {
+  static const Kernels table = {"avx512", layernorm, gelu, gelu_tanh, relu, add, attention_head, token_mix};
+  return table;
+}
+
+}  // namespace attn
