@@ -91,7 +91,9 @@ TensorMap read_safetensors(const std::vector<uint8_t>& bytes, const std::string&
 
   TensorMap tensors;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
-  for (auto& [name, entry] : header.items()) {
+  for (auto& item : header.items()) {
+    const std::string name = item.key();  // a named copy: lambdas below capture it (clang)
+    auto& entry = item.value();
     if (name == "__metadata__") continue;
     auto terror = [&](const std::string& what) { return error("tensor '" + name + "': " + what); };
     if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") || !entry.contains("data_offsets"))
