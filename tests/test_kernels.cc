@@ -58,10 +58,10 @@ TEST_CASE("attention head") {
           std::vector<uint8_t> masked(n, 0);
           if (mode == 2)
             for (size_t s = 0; s < n; s += 3) masked[s] = s + 1 < n;  // never every key
-          std::vector<float> out(n * os, 0.0f), scores(n);
+          std::vector<float> out(n * os, 0.0f), scratch(attn::attention_scratch_floats(n, dim));
           const float scale = 1.0f / std::sqrt(float(dim));
           attn::AttentionHeadArgs a{q.data(), kk.data(), v.data(), out.data(), qs, ks, vs, os, n, 0, n / 3, dim,
-                                    scale, mode == 1, mode == 2 ? masked.data() : nullptr, scores.data()};
+                                    scale, mode == 1, mode == 2 ? masked.data() : nullptr, scratch.data()};
           k->attention_head(a);  // in two row ranges, as threads would
           a.row_begin = n / 3;
           a.row_end = n;

@@ -103,7 +103,8 @@ void Session::plan() {
       const size_t rows = m.values[op.inputs[0]].max_shape[0];
       scratch[k][0] = rows * d * kProjections[int(op.variant)];  // projections
       scratch[k][1] = rows * d + (op.variant == Variant::Super ? rows * d : 0);  // heads' outputs, mixed values
-      scratch[k][2] = size_t(op.heads) * std::max(rows, L) + rows;  // scores per head, key mask bytes
+      // Attention scratch per head, then the key mask bytes.
+      scratch[k][2] = size_t(op.heads) * attention_scratch_floats(std::max(rows, L), size_t(op.head_dim)) + rows;
     }
     for (size_t j = 0; j < 3; ++j)
       if (scratch[k][j]) requests.push_back({scratch[k][j] * 4, k, k});
@@ -338,8 +339,8 @@ struct Session::AttentionTask {
   const Kernels* kernels;
   AttentionHeadArgs base;
   size_t head_dim;
-  float* scores;
-  size_t scores_per_head;
+  float* scratch;
+  size_t scratch_per_head;
   static void run(void* context, size_t head) {
     auto* task = static_cast<AttentionTask*>(context);
     AttentionHeadArgs a = task->base;
@@ -348,7 +349,7 @@ struct Session::AttentionTask {
     a.k += offset;
     a.v += offset;
     a.out += offset;
-    a.scores = task->scores + head * task->scores_per_head;
+    a.scratch = task->scratch + head * task->scratch_per_head;
     task->kernels->attention_head(a);
   }
 };
@@ -364,12 +365,13 @@ void Session::run_attention(Step& s) {
   float* heads_out = s.scratch[1];
   float* mixed = s.scratch[1] + n * d;
   const size_t L = std::max<size_t>(size_t(m.values[op.inputs[0]].max_shape[0]), size_t(m.max_tokens));
-  float* scores = s.scratch[2];
+  float* scratch = s.scratch[2];
+  const size_t scratch_per_head = attention_scratch_floats(L, dk);
   uint8_t* key_masked = nullptr;
   if (op.pad_id >= 0) {
     const int32_t* ids = reinterpret_cast<const int32_t*>(s.in[1]);
     count_real_tokens(ids, op.pad_id, "attention");
-    key_masked = reinterpret_cast<uint8_t*>(scores + size_t(op.heads) * L);
+    key_masked = reinterpret_cast<uint8_t*>(scratch + size_t(op.heads) * scratch_per_head);
     for (size_t t = 0; t < n; ++t) key_masked[t] = ids[t] == op.pad_id;
   }
 
@@ -413,8 +415,8 @@ void Session::run_attention(Step& s) {
   a.causal = op.causal;
   a.key_masked = key_masked;
   task.head_dim = dk;
-  task.scores = scores;
-  task.scores_per_head = L;
+  task.scratch = scratch;
+  task.scratch_per_head = scratch_per_head;
   timed(ATTN_OP_CLASS_ATTENTION,
         [&] { pthreadpool_parallelize_1d(pool_, &AttentionTask::run, &task, size_t(op.heads), 0); });
 

@@ -47,27 +47,28 @@ void add(const float* a, const float* b, float* y, size_t count) {
 }
 
 void attention_head(const AttentionHeadArgs& a) {
+  float* scores = a.scratch;
   for (size_t t = a.row_begin; t < a.row_end; ++t) {
     const float* q = a.q + t * a.q_stride;
     const size_t keys = a.causal ? t + 1 : a.n;
     float max = -std::numeric_limits<float>::infinity();
     for (size_t s = 0; s < keys; ++s) {
       if (a.key_masked && a.key_masked[s]) {
-        a.scores[s] = -std::numeric_limits<float>::infinity();
+        scores[s] = -std::numeric_limits<float>::infinity();
         continue;
       }
       const float* k = a.k + s * a.k_stride;
       float dot = 0;
       for (size_t c = 0; c < a.dim; ++c) dot += q[c] * k[c];
-      a.scores[s] = dot * a.scale;
-      max = std::max(max, a.scores[s]);
+      scores[s] = dot * a.scale;
+      max = std::max(max, scores[s]);
     }
     float* out = a.out + t * a.out_stride;
     std::fill(out, out + a.dim, 0.0f);
     float sum = 0;
     for (size_t s = 0; s < keys; ++s) {
       if (a.key_masked && a.key_masked[s]) continue;
-      const float p = std::exp(a.scores[s] - max);
+      const float p = std::exp(scores[s] - max);
       sum += p;
       const float* v = a.v + s * a.v_stride;
       for (size_t c = 0; c < a.dim; ++c) out[c] += p * v[c];

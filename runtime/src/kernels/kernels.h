@@ -22,8 +22,12 @@ struct AttentionHeadArgs {
   float scale;
   bool causal;
   const uint8_t* key_masked;  // n flags (1 = padding key), or null
-  float* scores;              // scratch, n floats
+  float* scratch;             // attention_scratch_floats(n, dim) floats, 64-byte aligned
 };
+
+// The scratch one attention_head call needs: room for Kᵀ and a few rows of
+// scores, each padded to 16 floats.
+inline size_t attention_scratch_floats(size_t n, size_t dim) { return (n + 15) / 16 * 16 * (dim + 4); }
 
 struct Kernels {
   const char* path;  // "scalar", "avx2", "avx512"
