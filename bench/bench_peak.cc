@@ -1,0 +1,96 @@
+// The fp32 multiply-add peak of one core: independent FMA chains whose
+// accumulators stay in registers (12 x 8 floats with AVX2+FMA, 24 x 16 floats
+// with AVX-512), enough to cover the FMA latency on both FMA pipes. The result
+// is the ceiling for the dense layers' GFLOP/s in bench_kernels and
+// bench_models. Threads: one per benchmark thread (--benchmark_filter=.../threads:2).
+//
+//   build-bench/bench/bench_peak
+
+#include <benchmark/benchmark.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include <cstdint>
+
+namespace {
+
+#if defined(__x86_64__)
+
+constexpr int64_t kInner = 1 << 16;
+
+// Twelve (AVX2) or twenty-four (AVX-512) named accumulators: arrays would be
+// kept in memory by the compiler, and a loop that spills measures loads.
+#define ATTN_REP12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define ATTN_REP24(X) ATTN_REP12(X) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23)
+
+__attribute__((target("avx2,fma"))) float fma_avx2(int64_t iterations) {
+#define DECL(i) __m256 acc##i = _mm256_set1_ps(float(i) * 1e-3f);
+#define STEP(i) acc##i = _mm256_fmadd_ps(acc##i, a, b);
+#define HIDE(i) __asm__ volatile("" : "+x"(acc##i));
+#define SUM(i) s = _mm256_add_ps(s, acc##i);
+  ATTN_REP12(DECL)
+  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+  for (int64_t it = 0; it < iterations; ++it) {
+    ATTN_REP12(STEP)
+    ATTN_REP12(HIDE)  // keeps the chains opaque to the compiler without touching memory
+  }
+  __m256 s = _mm256_setzero_ps();
+  ATTN_REP12(SUM)
+  float out[8];
+  _mm256_storeu_ps(out, s);
+  return out[0];
+#undef DECL
+#undef STEP
+#undef HIDE
+#undef SUM
+}
+
+__attribute__((target("avx512f"))) float fma_avx512(int64_t iterations) {
+#define DECL(i) __m512 acc##i = _mm512_set1_ps(float(i) * 1e-3f);
+#define STEP(i) acc##i = _mm512_fmadd_ps(acc##i, a, b);
+#define HIDE(i) __asm__ volatile("" : "+v"(acc##i));
+#define SUM(i) s = _mm512_add_ps(s, acc##i);
+  ATTN_REP24(DECL)
+  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+  for (int64_t it = 0; it < iterations; ++it) {
+    ATTN_REP24(STEP)
+    ATTN_REP24(HIDE)
+  }
+  __m512 s = _mm512_setzero_ps();
+  ATTN_REP24(SUM)
+  float out[16];
+  _mm512_storeu_ps(out, s);
+  return out[0];
+#undef DECL
+#undef STEP
+#undef HIDE
+#undef SUM
+}
+
+void bm_fma_avx2(benchmark::State& state) {
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+    return state.SkipWithError("no AVX2+FMA on this CPU");
+  for (auto _ : state) benchmark::DoNotOptimize(fma_avx2(kInner));
+  state.counters["FLOPS"] = benchmark::Counter(double(kInner) * 12 * 8 * 2,
+                                               benchmark::Counter::kIsIterationInvariantRate,
+                                               benchmark::Counter::OneK::kIs1000);
+}
+
+void bm_fma_avx512(benchmark::State& state) {
+  if (!__builtin_cpu_supports("avx512f")) return state.SkipWithError("no AVX-512F on this CPU");
+  for (auto _ : state) benchmark::DoNotOptimize(fma_avx512(kInner));
+  state.counters["FLOPS"] = benchmark::Counter(double(kInner) * 24 * 16 * 2,
+                                               benchmark::Counter::kIsIterationInvariantRate,
+                                               benchmark::Counter::OneK::kIs1000);
+}
+
+BENCHMARK(bm_fma_avx2)->Name("peak/fma/avx2")->ThreadRange(1, 2)->UseRealTime();
+BENCHMARK(bm_fma_avx512)->Name("peak/fma/avx512")->ThreadRange(1, 2)->UseRealTime();
+
+#endif
+
+}  // namespace
+
+BENCHMARK_MAIN();
