@@ -48,46 +48,49 @@ TEST_CASE("attention head") {
   for (const Kernels* k : paths()) {
     for (size_t n : {1, 2, 7, 17, 64, 129}) {
       for (size_t dim : {1, 3, 8, 16, 33}) {
-        for (int mode = 0; mode < 3; ++mode) {  // plain, causal, padding mask
+        for (int mode = 0; mode < 4; ++mode) {  // plain, causal, padding mask, causal after a cache
           CAPTURE(k->path);
           CAPTURE(n);
           CAPTURE(dim);
           CAPTURE(mode);
+          const bool causal = mode == 1 || mode == 3;
+          const size_t queries = mode == 3 ? std::min<size_t>(n, 3) : n;
+          const size_t q_offset = n - queries;
           const size_t qs = dim * 3 + 1, ks = dim + 2, vs = dim * 2, os = dim + 5;  // odd strides
-          auto q = random_vector(n * qs, rng), kk = random_vector(n * ks, rng), v = random_vector(n * vs, rng);
+          auto q = random_vector(queries * qs, rng), kk = random_vector(n * ks, rng), v = random_vector(n * vs, rng);
           std::vector<uint8_t> masked(n, 0);
           if (mode == 2)
             for (size_t s = 0; s < n; s += 3) masked[s] = s + 1 < n;  // never every key
-          std::vector<float> out(n * os, 0.0f), scratch(attn::attention_scratch_floats(n, dim));
+          std::vector<float> out(queries * os, 0.0f), scratch(attn::attention_scratch_floats(n, dim));
           const float scale = 1.0f / std::sqrt(float(dim));
-          attn::AttentionHeadArgs a{q.data(), kk.data(), v.data(), out.data(), qs, ks, vs, os, n, 0, n / 3, dim,
-                                    scale, mode == 1, mode == 2 ? masked.data() : nullptr, scratch.data()};
+          attn::AttentionHeadArgs a{q.data(), kk.data(), v.data(), out.data(), qs, ks, vs, os, n, 0, queries / 3,
+                                    q_offset, dim, scale, causal, mode == 2 ? masked.data() : nullptr, scratch.data()};
           k->attention_head(a);  // in two row ranges, as threads would
-          a.row_begin = n / 3;
-          a.row_end = n;
+          a.row_begin = queries / 3;
+          a.row_end = queries;
           k->attention_head(a);
           std::vector<float> got;
           std::vector<double> want;
-          for (size_t t = 0; t < n; ++t) {
+          for (size_t t = 0; t < queries; ++t) {
             std::vector<double> w(n, 0.0);
             double max = -INFINITY, sum = 0;
-            const size_t keys = mode == 1 ? t + 1 : n;
+            const size_t keys = causal ? t + q_offset + 1 : n;
             for (size_t s = 0; s < keys; ++s) {
-              if (masked[s] && mode == 2) continue;
+              if (masked[s]) continue;
               double dot = 0;
               for (size_t c = 0; c < dim; ++c) dot += double(q[t * qs + c]) * kk[s * ks + c];
               w[s] = dot * scale;
               max = std::max(max, w[s]);
             }
             for (size_t s = 0; s < keys; ++s) {
-              if (masked[s] && mode == 2) continue;
+              if (masked[s]) continue;
               w[s] = std::exp(w[s] - max);
               sum += w[s];
             }
             for (size_t c = 0; c < dim; ++c) {
               double acc = 0;
               for (size_t s = 0; s < keys; ++s)
-                if (!(masked[s] && mode == 2)) acc += w[s] * v[s * vs + c];
+                if (!masked[s]) acc += w[s] * v[s * vs + c];
               want.push_back(acc / sum);
               got.push_back(out[t * os + c]);
             }

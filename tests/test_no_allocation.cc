@@ -104,3 +104,27 @@ TEST_CASE("the counter sees allocations") {
   counting = false;
   CHECK(allocations.load() == 1);
 }
+
+TEST_CASE("decoding through the cache allocates nothing") {
+  for (uint32_t threads : {1u, 2u}) {
+    attn::test::Loaded m(attn::test::convert_fixture("gpt-super"), threads);
+    int64_t L = 0;
+    REQUIRE(attn_model_max_tokens(m.model, &L) == ATTN_OK);
+    std::vector<int32_t> ids(size_t(L), 5);
+    std::vector<float> logits(1 << 12);
+    REQUIRE(attn_session_decode(m.session, ids.data(), 3) == ATTN_OK);  // a first decode, outside the count
+    allocations = 0;
+    counting = true;
+    bool ok = true;
+    for (int round = 0; round < (threads == 1 ? 100 : 10); ++round) {
+      ok &= attn_session_reset(m.session) == ATTN_OK;
+      ok &= attn_session_decode(m.session, ids.data(), 4) == ATTN_OK;
+      for (int64_t t = 4; t < L; ++t) ok &= attn_session_decode(m.session, ids.data() + t, 1) == ATTN_OK;
+      ok &= attn_session_get_output(m.session, 0, logits.data(), logits.size() * 4) == ATTN_OK;
+    }
+    counting = false;
+    CHECK(ok);
+    CAPTURE(threads);
+    CHECK(allocations.load() == 0);
+  }
+}

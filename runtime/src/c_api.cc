@@ -261,6 +261,36 @@ attn_status attn_session_run(attn_session* session) {
   });
 }
 
+attn_status attn_session_decode(attn_session* session, const int32_t* ids, size_t count) {
+  return guarded([&] {
+    require(session, "session");
+    session->session->decode(ids, count);
+  });
+}
+
+attn_status attn_session_reset(attn_session* session) {
+  return guarded([&] {
+    require(session, "session");
+    session->session->reset_cache();
+  });
+}
+
+attn_status attn_session_position(const attn_session* session, size_t* out_position) {
+  return guarded([&] {
+    require(session, "session");
+    require(out_position, "out_position");
+    *out_position = session->session->position();
+  });
+}
+
+attn_status attn_session_cache_info(const attn_session* session, size_t* out_bytes, size_t* out_bytes_per_token) {
+  return guarded([&] {
+    require(session, "session");
+    if (out_bytes) *out_bytes = session->session->cache_bytes();
+    if (out_bytes_per_token) *out_bytes_per_token = session->session->cache_bytes_per_token();
+  });
+}
+
 attn_status attn_session_output_info(const attn_session* session, size_t index, attn_tensor_info* out_info) {
   return guarded([&] {
     require(session, "session");

@@ -66,6 +66,8 @@ void Session::release() {
   steps_.clear();
   std::free(arena_);
   arena_ = nullptr;
+  std::free(cache_);
+  cache_ = nullptr;
   if (pool_) pthreadpool_destroy(pool_);
   pool_ = nullptr;
 }
@@ -128,6 +130,34 @@ void Session::plan() {
     s.out = static_cast<float*>(value_ptr_[s.op->outputs[0]]);
     for (size_t j = 0; j < 3; ++j)
       if (scratch[k][j]) s.scratch[j] = at(next++);
+    for (int v : m.outputs) s.model_output |= s.op->outputs[0] == v;
+  }
+  plan_cache();
+}
+
+// The decode cache: [L, d] of keys and of values per causal attention layer,
+// a single copy where they are the same data.
+void Session::plan_cache() {
+  const Model& m = *model_;
+  const size_t L = size_t(m.max_tokens);
+  for (Step& s : steps_)
+    if (s.op->kind == OpKind::Attention && s.op->causal)
+      cache_floats_ += L * size_t(s.op->heads) * s.op->head_dim * (s.op->variant == Variant::Efficient ? 1 : 2);
+  if (!cache_floats_) return;
+  cache_ = static_cast<float*>(std::aligned_alloc(64, (cache_floats_ * 4 + 63) / 64 * 64));
+  if (!cache_) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate the decode cache of " + std::to_string(cache_floats_ * 4) + " bytes");
+  float* next = cache_;
+  for (Step& s : steps_) {
+    if (s.op->kind != OpKind::Attention || !s.op->causal) continue;
+    const size_t block = L * size_t(s.op->heads) * s.op->head_dim;
+    s.cache_keys = next;
+    next += block;
+    if (s.op->variant == Variant::Efficient) {
+      s.cache_values = s.cache_keys;
+    } else {
+      s.cache_values = next;
+      next += block;
+    }
   }
 }
 
@@ -230,9 +260,43 @@ void Session::run() {
     }
   }
   n_ = n ? size_t(n) : size_t(m.max_tokens);
+  run_offset_ = 0;
+  decoding_ = false;
+  position_ = 0;
+  run_steps();
+  position_ = cache_ ? n_ : 0;
+}
+
+void Session::decode(const int32_t* ids, size_t count) {
+  const Model& m = *model_;
+  if (!cache_) fail(ATTN_ERROR_BAD_STATE, "decoding needs a causal (gpt) model");
+  if (!ids) fail(ATTN_ERROR_INVALID_ARGUMENT, "ids is null");
+  if (count == 0) fail(ATTN_ERROR_INVALID_ARGUMENT, "count is 0: decode at least one token");
+  if (count > size_t(m.max_tokens) - position_)
+    fail(ATTN_ERROR_OUT_OF_RANGE, "decoding " + std::to_string(count) + " token(s) at position " +
+                                      std::to_string(position_) + " would pass the context of " +
+                                      std::to_string(m.max_tokens) + " tokens");
+  const ValueInfo& in = m.values[m.inputs[0]];
+  if (in.dtype != ATTN_DTYPE_I32) fail(ATTN_ERROR_BAD_STATE, "the model's input is not token ids");
+  for (size_t i = 0; i < count; ++i)
+    if (ids[i] < 0 || ids[i] >= m.vocab)
+      fail(ATTN_ERROR_OUT_OF_RANGE, "token id " + std::to_string(ids[i]) + " at position " + std::to_string(i) +
+                                        " is outside the vocabulary [0, " + std::to_string(m.vocab) + ")");
+  std::memcpy(value_ptr_[m.inputs[0]], ids, count * 4);
+  n_ = count;
+  run_offset_ = position_;
+  decoding_ = true;
+  // A failure past this point leaves the cache half-written: start over.
+  position_ = 0;
+  run_steps();
+  position_ = run_offset_ + count;
+}
+
+void Session::run_steps() {
   has_run_ = false;
   for (Step& s : steps_) run_step(s);
   has_run_ = true;
+  out_rows_ = decoding_ ? 1 : n_;
   ++profile_runs_;
 }
 
@@ -247,10 +311,12 @@ void Session::reset_profile() {
   profile_runs_ = 0;
 }
 
-void Session::run_dense(xnn_operator* op, size_t& set_rows, size_t rows, const float* in, float* out) {
-  if (set_rows != rows) {
+void Session::run_dense(xnn_operator* op, size_t& set_rows, const float*& set_in, size_t rows, const float* in,
+                        float* out) {
+  if (set_rows != rows || set_in != in) {
     check_xnn(xnn_setup_fully_connected_nc_f32(op, rows, in, out, pool_), "setting up a dense layer");
     set_rows = rows;
+    set_in = in;
   }
   timed(ATTN_OP_CLASS_DENSE, [&] { check_xnn(xnn_run_operator(op, pool_), "running a dense layer"); });
 }
@@ -268,7 +334,7 @@ void Session::run_step(Step& s) {
       const ConstTensor& pos = m.tensors[op.pos_embed];
       const size_t d = size_t(table.shape[1]);
       for (size_t t = 0; t < n_; ++t)
-        kernels_.add(table.data + size_t(ids[t]) * d, pos.data + t * d, s.out + t * d, d);
+        kernels_.add(table.data + size_t(ids[t]) * d, pos.data + (run_offset_ + t) * d, s.out + t * d, d);
     });
       break;
     case OpKind::LayerNorm: timed(ATTN_OP_CLASS_NORM, [&] {
@@ -278,8 +344,13 @@ void Session::run_step(Step& s) {
     });
       break;
     case OpKind::Dense: {
-      const size_t r = rows(op.inputs[0]);
-      run_dense(s.fc, s.fc_rows, r, s.in[0], s.out);
+      size_t r = rows(op.inputs[0]);
+      const float* in = s.in[0];
+      if (decoding_ && s.model_output) {  // the logits of the last position only
+        in += (r - 1) * size_t(m.tensors[op.weight].shape[1]);
+        r = 1;
+      }
+      run_dense(s.fc, s.fc_rows, s.fc_in, r, in, s.out);
       const size_t count = r * size_t(m.tensors[op.weight].shape[0]);
       if (op.activation == Activation::Gelu) timed(ATTN_OP_CLASS_ACTIVATION, [&] { kernels_.gelu(s.out, count); });
       if (op.activation == Activation::GeluTanh)
@@ -319,7 +390,7 @@ void Session::run_patch_embed(Step& s) {
   });
   const bool cls = op.cls_token >= 0;
   float* tokens = s.out + (cls ? d : 0);
-  run_dense(s.fc, s.fc_rows, patches, s.scratch[0], tokens);
+  run_dense(s.fc, s.fc_rows, s.fc_in, patches, s.scratch[0], tokens);
   timed(ATTN_OP_CLASS_OTHER, [&] {
     if (cls) std::memcpy(s.out, m.tensors[op.cls_token].data, d * 4);
     const size_t total = (patches + (cls ? 1 : 0)) * d;
@@ -375,7 +446,12 @@ void Session::run_attention(Step& s) {
     for (size_t t = 0; t < n; ++t) key_masked[t] = ids[t] == op.pad_id;
   }
 
-  run_dense(s.fc, s.fc_rows, n, x, proj);
+  run_dense(s.fc, s.fc_rows, s.fc_in, n, x, proj);
+  if (s.cache_keys) {
+    run_cached_attention(s, x, proj, heads_out, n);
+    run_dense(s.fc_out, s.fc_out_rows, s.fc_out_in, n, heads_out, s.out);
+    return;
+  }
 
   AttentionTask task;
   task.kernels = &kernels_;
@@ -410,6 +486,7 @@ void Session::run_attention(Step& s) {
   a.n = n;
   a.row_begin = 0;
   a.row_end = n;
+  a.q_offset = 0;
   a.dim = dk;
   a.scale = op.scale;
   a.causal = op.causal;
@@ -420,7 +497,68 @@ void Session::run_attention(Step& s) {
   timed(ATTN_OP_CLASS_ATTENTION,
         [&] { pthreadpool_parallelize_1d(pool_, &AttentionTask::run, &task, size_t(op.heads), 0); });
 
-  run_dense(s.fc_out, s.fc_out_rows, n, heads_out, s.out);
+  run_dense(s.fc_out, s.fc_out_rows, s.fc_out_in, n, heads_out, s.out);
+}
+
+// Causal attention over the cache: the m new tokens' keys and values are
+// appended at run_offset_, then their queries attend to every cached token.
+void Session::run_cached_attention(Step& s, const float* x, float* proj, float* heads_out, size_t m) {
+  const OpInfo& op = *s.op;
+  const Model& model = *model_;
+  const size_t dk = size_t(op.head_dim), d = size_t(op.heads) * dk;
+  const size_t p = size_t(kProjections[int(op.variant)]);
+  const size_t first = run_offset_, total = run_offset_ + m;
+  float* keys = s.cache_keys + first * d;
+  float* values = s.cache_values + first * d;
+  timed(ATTN_OP_CLASS_OTHER, [&] {
+    for (size_t t = 0; t < m; ++t) {
+      const float* row = proj + t * p * d;
+      switch (op.variant) {
+        case Variant::Standard:
+          std::memcpy(keys + t * d, row + d, d * 4);
+          std::memcpy(values + t * d, row + 2 * d, d * 4);
+          break;
+        case Variant::Optimized:
+          std::memcpy(keys + t * d, row + d, d * 4);
+          std::memcpy(values + t * d, x + t * d, d * 4);
+          break;
+        case Variant::Efficient:
+        case Variant::Super:
+          std::memcpy(keys + t * d, x + t * d, d * 4);
+          break;
+      }
+    }
+  });
+  if (op.variant == Variant::Super) {
+    // The mixed values of the new tokens, from every cached input row.
+    const ConstTensor& w = model.tensors[op.align_weight];
+    const float* bias = op.align_bias >= 0 ? model.tensors[op.align_bias].data : nullptr;
+    timed(ATTN_OP_CLASS_ATTENTION, [&] {
+      kernels_.token_mix(w.data, size_t(w.shape[1]), bias, s.cache_keys, s.cache_values, total, first, total, d, true);
+    });
+  }
+  AttentionTask task;
+  task.kernels = &kernels_;
+  AttentionHeadArgs& a = task.base;
+  a.q = proj;
+  a.q_stride = p * d;
+  a.k = s.cache_keys, a.k_stride = d;
+  a.v = s.cache_values, a.v_stride = d;
+  a.out = heads_out;
+  a.out_stride = d;
+  a.n = total;
+  a.row_begin = 0;
+  a.row_end = m;
+  a.q_offset = first;
+  a.dim = dk;
+  a.scale = op.scale;
+  a.causal = true;
+  a.key_masked = nullptr;
+  task.head_dim = dk;
+  task.scratch = s.scratch[2];
+  task.scratch_per_head = attention_scratch_floats(size_t(model.max_tokens), dk);
+  timed(ATTN_OP_CLASS_ATTENTION,
+        [&] { pthreadpool_parallelize_1d(pool_, &AttentionTask::run, &task, size_t(op.heads), 0); });
 }
 
 void Session::run_pool(Step& s) {
@@ -449,7 +587,7 @@ attn_tensor_info Session::output_info(size_t index) const {
   if (!has_run_) fail(ATTN_ERROR_BAD_STATE, "the session has no result: run it first");
   attn_tensor_info info = m.output_infos[index];
   for (size_t i = 0; i < info.rank; ++i)
-    if (info.shape[i] == -1) info.shape[i] = int64_t(n_);
+    if (info.shape[i] == -1) info.shape[i] = int64_t(out_rows_);
   return info;
 }
 

@@ -25,7 +25,15 @@ class Session {
 
   const Model& model() const { return *model_; }
   void set_input(size_t index, const void* data, size_t bytes, const int64_t* shape, size_t rank);
+  // A whole input; for causal models it also fills the cache from position 0.
   void run();
+  // Causal models: appends `count` tokens after the cached ones and computes
+  // the logits of the last (output rows become 1).
+  void decode(const int32_t* ids, size_t count);
+  void reset_cache() { position_ = 0; }
+  size_t position() const { return position_; }
+  size_t cache_bytes() const { return cache_floats_ * 4; }
+  size_t cache_bytes_per_token() const { return cache_floats_ * 4 / size_t(model_->max_tokens); }
   attn_tensor_info output_info(size_t index) const;
   void get_output(size_t index, void* buffer, size_t capacity) const;
   size_t arena_bytes() const { return arena_bytes_; }
@@ -40,16 +48,26 @@ class Session {
     float* out = nullptr;
     xnn_operator* fc = nullptr;      // Dense, patch projection, Q/K/V projection
     xnn_operator* fc_out = nullptr;  // attention output projection
-    size_t fc_rows = 0, fc_out_rows = 0;  // rows each operator is set up for
+    size_t fc_rows = 0, fc_out_rows = 0;           // rows each operator is set up for
+    const float *fc_in = nullptr, *fc_out_in = nullptr;  // and the input
     float* scratch[3] = {nullptr, nullptr, nullptr};
+    // Causal attention: per-token keys and values kept across runs, [L, d]
+    // each. Efficient attention's keys and values are both the layer input,
+    // cached once (values == keys).
+    float* cache_keys = nullptr;
+    float* cache_values = nullptr;
+    bool model_output = false;  // writes a model output: only the last row when decoding
   };
   struct AttentionTask;
 
   void release();
   size_t rows(int value) const;  // leading rows of a value at the current n
   void plan();
+  void plan_cache();
   void create_operators();
-  void run_dense(xnn_operator* op, size_t& set_rows, size_t rows, const float* in, float* out);
+  void run_dense(xnn_operator* op, size_t& set_rows, const float*& set_in, size_t rows, const float* in, float* out);
+  void run_steps();
+  void run_cached_attention(Step& step, const float* x, float* proj, float* heads_out, size_t m);
   void run_step(Step& step);
   void run_patch_embed(Step& step);
   void run_attention(Step& step);
@@ -72,6 +90,12 @@ class Session {
   size_t arena_bytes_ = 0;
   std::vector<void*> value_ptr_;
   std::vector<Step> steps_;
+  float* cache_ = nullptr;
+  size_t cache_floats_ = 0;
+  size_t position_ = 0;      // tokens in the cache
+  size_t run_offset_ = 0;    // position of the first token of the current run
+  bool decoding_ = false;
+  size_t out_rows_ = 0;      // sequence length of the outputs of the last run
   std::vector<bool> input_set_;
   std::vector<int64_t> input_n_;  // sequence length each input was given with, 0 if fixed
   size_t n_ = 0;                  // sequence length of the current run

@@ -179,6 +179,24 @@ ATTN_API attn_status attn_session_output_info(const attn_session* session, size_
 ATTN_API attn_status attn_session_get_output(const attn_session* session, size_t index,
                                              void* buffer, size_t capacity);
 
+/* --- Generation (causal models: the gpt family) ---------------------------
+ *
+ * A session of a causal model keeps a cache of each layer's per-token keys
+ * and values (for Efficient attention the layer inputs, which are both; for
+ * Super attention the inputs and the W_A-mixed values), sized at creation for
+ * max_tokens tokens. attn_session_run fills it from position 0 with the whole
+ * input; attn_session_decode appends tokens after it, computing only the new
+ * positions, and leaves the logits of the last one in output 0, shape
+ * [1, vocab]. Passing max_tokens is ATTN_ERROR_OUT_OF_RANGE. */
+ATTN_API attn_status attn_session_decode(attn_session* session, const int32_t* ids, size_t count);
+/* Empties the cache: the next decode starts at position 0. */
+ATTN_API attn_status attn_session_reset(attn_session* session);
+/* Tokens in the cache. */
+ATTN_API attn_status attn_session_position(const attn_session* session, size_t* out_position);
+/* The cache's size in bytes, in all and per token (0 for non-causal models). */
+ATTN_API attn_status attn_session_cache_info(const attn_session* session, size_t* out_bytes,
+                                             size_t* out_bytes_per_token);
+
 /* Seconds spent per operator class (ATTN_OP_CLASS_COUNT entries) and the
  * number of runs, since the session was created or the profile reset. Needs
  * options.profile. */

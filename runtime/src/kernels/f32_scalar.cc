@@ -50,7 +50,7 @@ void attention_head(const AttentionHeadArgs& a) {
   float* scores = a.scratch;
   for (size_t t = a.row_begin; t < a.row_end; ++t) {
     const float* q = a.q + t * a.q_stride;
-    const size_t keys = a.causal ? t + 1 : a.n;
+    const size_t keys = a.causal ? t + a.q_offset + 1 : a.n;
     float max = -std::numeric_limits<float>::infinity();
     for (size_t s = 0; s < keys; ++s) {
       if (a.key_masked && a.key_masked[s]) {

@@ -8,7 +8,8 @@
 
 namespace attn {
 
-// One attention head: out[t] = softmax(scale · q[t]·k[s] + mask) · v[s].
+// One attention head: out[t] = softmax(scale · q[t]·k[s] + mask) · v[s]. When
+// causal, query row t sees keys s ≤ t + q_offset (decoding after a cache).
 // Rows are `*_stride` floats apart; each row has `dim` floats.
 struct AttentionHeadArgs {
   const float* q;
@@ -16,8 +17,9 @@ struct AttentionHeadArgs {
   const float* v;
   float* out;
   size_t q_stride, k_stride, v_stride, out_stride;
-  size_t n;                     // keys (and queries)
-  size_t row_begin, row_end;    // the query rows to compute, within [0, n)
+  size_t n;                     // keys
+  size_t row_begin, row_end;    // the query rows to compute
+  size_t q_offset;              // query row t is at position t + q_offset (t + q_offset < n)
   size_t dim;                   // head width
   float scale;
   bool causal;
