@@ -91,5 +91,26 @@ want=$("$py" -c "import numpy as np; print(int(np.load('$fx/timm-vit-tiny/expect
 expect "the C example runs" test $? -eq 0
 expect "the C example finds the reference's class" contains "$work/out" "class $want "
 
+# attn-generate: greedy ids are the arg-max of the full-sequence logits at each
+# step, a seed repeats a sampled run, and passing the context is refused.
+generate=$build/tools/attn-generate
+"$generate" "$work/gpt2.attnmodel" --prompt-ids 5,17,42 -n 12 -q >"$work/greedy"
+expect "attn-generate greedy runs" test -s "$work/greedy"
+"$py" -c "import numpy as np; np.save('$work/seq.npy', np.array([[5, 17, 42] + [int(t) for t in open('$work/greedy').read().split(',')][:-1]], dtype=np.int32))"
+"$infer" "$work/gpt2.attnmodel" -i "$work/seq.npy" -o "$work/seq_logits.npy" -q
+expect "greedy generation follows the full-sequence arg-max" "$py" -c "
+import numpy as np, sys
+ids = [int(t) for t in open('$work/greedy').read().split(',')]
+logits = np.load('$work/seq_logits.npy')[0]
+sys.exit(0 if list(logits[2:].argmax(-1)) == ids else 1)"
+"$generate" "$work/gpt2.attnmodel" --prompt-ids 1,2 -n 10 --top-k 40 --top-p 0.9 --temperature 0.8 --seed 3 -q >"$work/s1"
+"$generate" "$work/gpt2.attnmodel" --prompt-ids 1,2 -n 10 --top-k 40 --top-p 0.9 --temperature 0.8 --seed 3 -q >"$work/s2"
+expect "a seed repeats a sampled generation" cmp -s "$work/s1" "$work/s2"
+"$generate" "$work/gpt2.attnmodel" --prompt-ids 1,2 -n 31 -q >/dev/null 2>"$work/err"
+expect "generating past the context exits non-zero" test $? -ne 0
+expect "the error names the context" contains "$work/err" "context of 32"
+"$generate" "$work/timm.attnmodel" --prompt-ids 1 -n 2 2>"$work/err"
+expect "generation refuses a vit model" contains "$work/err" "needs a gpt model"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
