@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev                # config.json and safetensors headers
   doctest-dev libbenchmark-dev      # tests and benchmarks
   python3-torch python3-numpy libopenblas0            # training, fixtures, references
+  python3-matplotlib                # bench/plot.py
   dataset-fashion-mnist             # the bundled demo's data
 )
 

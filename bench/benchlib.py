@@ -1,0 +1,88 @@
+"""Shared helpers of the bench/ scripts: the model index, paths, inputs."""
+
+import json
+import os
+import sys
+import zlib
+
+import numpy as np
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+sys.path.insert(0, os.path.join(ROOT, "converter", "python"))
+
+VARIANTS = ("standard", "optimized", "efficient", "super")
+DEFAULT_OUT = os.path.join(ROOT, "build", "bench-models")
+DEFAULT_BUILD = os.path.join(ROOT, "build")
+
+
+def load_index(models_dir=None):
+    """The model index (bench/models/models.json) with each entry's configs."""
+    models_dir = models_dir or os.path.join(BENCH, "models")
+    with open(os.path.join(models_dir, "models.json")) as f:
+        index = json.load(f)
+    for entry in index["models"]:
+        entry["configs"] = {}
+        for v in index["variants"]:
+            with open(os.path.join(models_dir, entry["name"], v + ".json")) as f:
+                entry["configs"][v] = json.load(f)
+    return index
+
+
+def select(index, models=None, variants=None, large=False):
+    """Entries and variants chosen by name lists (None: all; large models only
+    when named or large=True)."""
+    names = [e["name"] for e in index["models"]]
+    if models:
+        for m in models:
+            if m not in names:
+                raise SystemExit("unknown model %r (known: %s)" % (m, ", ".join(names)))
+        chosen = [e for e in index["models"] if e["name"] in models]
+    else:
+        chosen = [e for e in index["models"] if large or not e.get("large")]
+    variants = list(variants or VARIANTS)
+    for v in variants:
+        if v not in VARIANTS:
+            raise SystemExit("unknown variant %r (known: %s)" % (v, ", ".join(VARIANTS)))
+    return chosen, variants
+
+
+def split_list(s):
+    return [x for x in s.split(",") if x] if s else None
+
+
+def checkpoint_dir(out, name, variant):
+    return os.path.join(out, name, variant)
+
+
+def attnmodel_path(out, name, variant):
+    return os.path.join(out, name, variant + ".attnmodel")
+
+
+def onnx_path(out, name, variant):
+    return os.path.join(out, name, variant + ".onnx")
+
+
+def input_path(out, name):
+    return os.path.join(out, name, "input.npy")
+
+
+def seed_for(name, variant, base_seed):
+    return (zlib.crc32(("%s/%s" % (name, variant)).encode()) + base_seed) % (2 ** 31)
+
+
+def make_input(entry, seed=1234):
+    """One seeded input of the model's run shape (batch of one): pixels in [0, 1)
+    [1, C, H, W] float32, or token ids [1, tokens] int32."""
+    c = entry["configs"]["standard"]
+    rng = np.random.default_rng(seed)
+    if c["family"] == "vit":
+        H, W = c["image_size"]
+        return rng.random((1, c["channels"], H, W), dtype=np.float32)
+    n = entry["tokens"]
+    return rng.integers(0, c["vocab_size"], size=(1, n), dtype=np.int64).astype(np.int32)
+
+
+def tool(build, name):
+    sub = "converter" if name == "attn-convert" else "tools"
+    return os.path.join(build, sub, name)
