@@ -8,12 +8,40 @@
 
 #include "kernels.h"
 
+#if defined(__aarch64__)
+#if defined(__linux__)  // Linux and Android
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1 << 1)
+#endif
+#endif
+namespace attn {
+const Kernels& neon_kernels();  // f32_neon.cc
+namespace {
+// Advanced SIMD is part of the base AArch64 instruction set (and of every
+// Apple arm64 CPU); Linux still reports it in AT_HWCAP. That is read here
+// directly, so the choice does not rest on cpuinfo, which also parses
+// /proc/cpuinfo (under qemu-user, the host's x86 text).
+bool aarch64_has_neon() {
+#if defined(__linux__)
+  return (getauxval(AT_HWCAP) & HWCAP_ASIMD) != 0;
+#else
+  return true;
+#endif
+}
+}  // namespace
+}  // namespace attn
+#endif
+
 namespace attn {
 namespace {
 
 std::vector<const Kernels*> detect() {
   // In order of preference, the best last.
   std::vector<const Kernels*> paths{&scalar_kernels()};
+#if defined(__aarch64__)
+  if (aarch64_has_neon()) paths.push_back(&neon_kernels());
+#endif
   if (!cpuinfo_initialize()) return paths;  // features unknown: stay portable
 #if defined(__x86_64__)
   if (cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3()) paths.push_back(&avx2_kernels());
