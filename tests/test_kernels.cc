@@ -111,6 +111,9 @@ TEST_CASE("token mixing") {
           for (bool with_bias : {false, true}) {
             const size_t stride = n + 3;
             auto w = random_vector(n * stride, rng, 0.3f), x = random_vector(n * cols, rng), b = random_vector(n, rng);
+            if (causal)  // causal W_A is lower-triangular
+              for (size_t t = 0; t < n; ++t)
+                for (size_t s = t + 1; s < n; ++s) w[t * stride + s] = 0.0f;
             std::vector<float> y(n * cols);
             // In two row ranges, as threads would.
             const size_t split = n / 2;

@@ -28,6 +28,17 @@ constexpr int64_t kMaxElements = int64_t{1} << 32;
 constexpr int64_t kMaxTokens = 1 << 16;
 constexpr size_t kMaxRank = ATTN_MAX_RANK;
 constexpr int kMaxHeads = 1024;
+constexpr int64_t kMaxVocab = int64_t{1} << 24;
+// Counts: far above any real model (a 4096-layer model has about 30000 ops),
+// low enough that planning and checking stay fast on any file.
+constexpr size_t kMaxTensors = size_t{1} << 16;
+constexpr size_t kMaxValues = size_t{1} << 16;
+constexpr size_t kMaxOps = size_t{1} << 15;
+constexpr size_t kMaxLayers = 4096;  // attention operators
+constexpr size_t kMaxModelIo = 64;   // model inputs, and model outputs
+constexpr size_t kMaxSamples = 64;
+// In a weight's expected shape: any size.
+constexpr int64_t kAny = std::numeric_limits<int64_t>::min();
 
 [[noreturn]] void invalid(const std::string& what) { fail(ATTN_ERROR_INVALID_MODEL, what); }
 
@@ -101,7 +112,7 @@ class Loader {
     if (fb_size > size - 4)
       invalid("header size " + std::to_string(fb_size) + " at offset 0 runs past the end of the file (" +
               std::to_string(size) + " bytes)");
-    flatbuffers::Verifier verifier(base, fb_size + 4, /*max_depth=*/64, /*max_tables=*/1000000);
+    flatbuffers::Verifier verifier(base, size_t{fb_size} + 4, /*max_depth=*/64, /*max_tables=*/1000000);
     if (!fb::VerifySizePrefixedModelBuffer(verifier))
       invalid("the model header failed FlatBuffers verification (corrupt or truncated file)");
     const fb::Model* root = fb::GetSizePrefixedModel(base);
@@ -118,7 +129,7 @@ class Loader {
     const uint64_t data_offset = root->data_offset(), data_size = root->data_size();
     if (data_offset % kDataAlignment != 0)
       invalid("data_offset " + std::to_string(data_offset) + " is not a multiple of 64");
-    if (data_offset < fb_size + 4u || data_offset > size || data_size > size - data_offset)
+    if (data_offset < uint64_t{fb_size} + 4 || data_offset > size || data_size > size - data_offset)
       invalid("data section [" + std::to_string(data_offset) + ", +" + std::to_string(data_size) +
               ") lies outside the file (" + std::to_string(size) + " bytes)");
     data_ = base + data_offset;
@@ -127,6 +138,8 @@ class Loader {
 
     load_tensors(root);
     load_values(root);
+    check_count(root->inputs(), kMaxModelIo, "model inputs");
+    check_count(root->outputs(), kMaxModelIo, "model outputs");
     m_.inputs = indices(root->inputs(), m_.values.size(), "model input");
     m_.outputs = indices(root->outputs(), m_.values.size(), "model output");
     if (m_.inputs.empty()) invalid("the model declares no input");
@@ -153,6 +166,18 @@ class Loader {
     m_.source_sha256 = str(md->source_sha256());
   }
 
+  // " at file offset N", for a table of the header.
+  std::string at(const void* table) const {
+    return " at file offset " + std::to_string(static_cast<const uint8_t*>(table) - m_.bytes->data());
+  }
+
+  template <typename T>
+  void check_count(const flatbuffers::Vector<T>* list, size_t limit, const char* what) {
+    if (list->size() > limit)
+      invalid(std::string("the model has ") + std::to_string(list->size()) + " " + what + ", more than the limit of " +
+              std::to_string(limit) + " (vector" + at(list) + ")");
+  }
+
   std::vector<int64_t> read_shape(const flatbuffers::Vector<int64_t>* dims, const std::string& what,
                                   bool allow_dynamic) {
     if (dims->size() > kMaxRank) invalid(what + " has rank " + std::to_string(dims->size()) + " > 8");
@@ -169,12 +194,13 @@ class Loader {
 
   void load_tensors(const fb::Model* root) {
     const auto* tensors = root->tensors();
+    check_count(tensors, kMaxTensors, "tensors");
     m_.tensors.resize(tensors->size());
     for (flatbuffers::uoffset_t i = 0; i < tensors->size(); ++i) {
       const fb::Tensor* t = tensors->Get(i);
       ConstTensor& c = m_.tensors[i];
       c.name = t->name()->str();
-      const std::string what = "tensor '" + c.name + "'";
+      const std::string what = "tensor " + std::to_string(i) + " '" + c.name + "' (" + at(t).substr(1) + ")";
       if (t->dtype() != fb::DType::F32) invalid(what + " has a dtype other than F32");
       c.shape = read_shape(t->shape(), what, false);
       c.count = 1;
@@ -193,16 +219,27 @@ class Loader {
 
   void load_values(const fb::Model* root) {
     const auto* values = root->values();
+    check_count(values, kMaxValues, "values");
     m_.values.resize(values->size());
     for (flatbuffers::uoffset_t i = 0; i < values->size(); ++i) {
       const fb::Value* v = values->Get(i);
       ValueInfo& info = m_.values[i];
       info.name = v->name()->str();
-      const std::string what = "value '" + info.name + "'";
+      const std::string what = "value " + std::to_string(i) + " '" + info.name + "' (" + at(v).substr(1) + ")";
       if (v->dtype() == fb::DType::F32) info.dtype = ATTN_DTYPE_F32;
       else if (v->dtype() == fb::DType::I32) info.dtype = ATTN_DTYPE_I32;
       else invalid(what + " has an unknown dtype");
       info.shape = read_shape(v->shape(), what, true);
+      // -1 (the sequence length) is a leading dimension only: rows of a
+      // float value, or the ids [n] themselves. Features are fixed sizes.
+      for (size_t d = 0; d < info.shape.size(); ++d)
+        if (info.shape[d] == -1 && (d > 0 || (info.shape.size() == 1 && info.dtype != ATTN_DTYPE_I32)))
+          invalid(what + " has shape " + shape_str(info.shape) +
+                  ": only the first dimension of a value may be -1 (the sequence length), and not a float vector's");
+      // Token ids are read for n positions, with n up to max_tokens.
+      if (info.dtype == ATTN_DTYPE_I32 && (info.shape.empty() || (info.shape[0] != -1 && info.shape[0] != m_.max_tokens)))
+        invalid(what + " holds token ids with shape " + shape_str(info.shape) + ": its first dimension must be -1 or max_tokens (" +
+                std::to_string(m_.max_tokens) + ")");
       info.max_elements = 1;
       for (int64_t d : info.shape) {
         info.max_shape.push_back(d == -1 ? m_.max_tokens : d);
@@ -221,7 +258,7 @@ class Loader {
     return out;
   }
 
-  // A weight reference: in range, and shaped `expected` (-1 = any).
+  // A weight reference: in range, and shaped `expected` (kAny = any size).
   int weight(int32_t index, const std::string& op, const char* field, std::vector<int64_t> expected,
              bool required) {
     if (index == -1) {
@@ -232,7 +269,7 @@ class Loader {
       invalid(op + ": weight '" + field + "' index " + std::to_string(index) + " is out of range");
     const ConstTensor& t = m_.tensors[index];
     bool ok = t.shape.size() == expected.size();
-    for (size_t i = 0; ok && i < expected.size(); ++i) ok = expected[i] == -1 || expected[i] == t.shape[i];
+    for (size_t i = 0; ok && i < expected.size(); ++i) ok = expected[i] == kAny || expected[i] == t.shape[i];
     if (!ok)
       invalid(op + ": weight '" + field + "' (tensor '" + t.name + "') has shape " + shape_str(t.shape) +
               ", expected " + shape_str(expected));
@@ -251,10 +288,13 @@ class Loader {
 
   void load_ops(const fb::Model* root) {
     const auto* ops = root->ops();
+    check_count(ops, kMaxOps, "operators");
+    size_t layers = 0;
     for (flatbuffers::uoffset_t i = 0; i < ops->size(); ++i) {
       const fb::Op* o = ops->Get(i);
       OpInfo op;
-      const std::string name = "op " + std::to_string(i);
+      const char* type = fb::EnumNameOpOptions(o->options_type());  // "" when unknown
+      const std::string name = "op " + std::to_string(i) + " (" + (*type ? type : "unknown") + "," + at(o) + ")";
       op.inputs = indices(o->inputs(), m_.values.size(), name + " input");
       op.outputs = indices(o->outputs(), m_.values.size(), name + " output");
       if (op.outputs.size() != 1) invalid(name + " must have exactly one output");
@@ -298,11 +338,15 @@ class Loader {
           if (out.shape.size() != 2) invalid(name + ": output must be [n, d]");
           int64_t d = out.shape[1];
           expect_value(out, ATTN_DTYPE_F32, {ids.shape[0], d}, name);
-          op.weight = weight(p->table(), name, "table", {-1, d}, true);
-          op.pos_embed = weight(p->pos_embed(), name, "pos_embed", {-1, d}, true);
+          op.weight = weight(p->table(), name, "table", {kAny, d}, true);
+          op.pos_embed = weight(p->pos_embed(), name, "pos_embed", {kAny, d}, true);
           if (m_.tensors[op.pos_embed].shape[0] < ids.max_shape[0])
             invalid(name + ": pos_embed has fewer rows than the sequence length");
-          m_.vocab = m_.tensors[op.weight].shape[0];
+          // Ids are checked against the smallest table a model reads.
+          const int64_t rows = m_.tensors[op.weight].shape[0];
+          if (rows > kMaxVocab)
+            invalid(name + ": vocabulary of " + std::to_string(rows) + " tokens is more than the limit of " + std::to_string(kMaxVocab));
+          if (m_.vocab == 0 || rows < m_.vocab) m_.vocab = rows;
           break;
         }
         case fb::OpOptions::LayerNorm: {
@@ -340,6 +384,8 @@ class Loader {
         case fb::OpOptions::Attention: {
           const auto* p = o->options_as_Attention();
           op.kind = OpKind::Attention;
+          if (++layers > kMaxLayers)
+            invalid(name + ": the model has more than " + std::to_string(kMaxLayers) + " attention layers");
           int v = static_cast<int>(p->variant());
           if (v < 0 || v > 3) invalid(name + ": unknown attention variant " + std::to_string(v));
           op.variant = static_cast<Variant>(v);
@@ -367,7 +413,7 @@ class Loader {
           op.out_bias = weight(p->out_bias(), name, "out_bias", {d}, true);
           int64_t L = x.max_shape[0];
           if (op.variant == Variant::Super) {
-            op.align_weight = weight(p->align_weight(), name, "align_weight", {-1, -1}, true);
+            op.align_weight = weight(p->align_weight(), name, "align_weight", {kAny, kAny}, true);
             const auto& as = m_.tensors[op.align_weight].shape;
             if (as[0] != as[1] || as[0] < L)
               invalid(name + ": align_weight has shape " + shape_str(as) + ", expected [L, L] with L >= " + std::to_string(L));
@@ -468,6 +514,7 @@ class Loader {
 
   void load_samples(const fb::Model* root) {
     if (!root->samples()) return;
+    check_count(root->samples(), kMaxSamples, "samples");
     for (flatbuffers::uoffset_t k = 0; k < root->samples()->size(); ++k) {
       const fb::Sample* s = root->samples()->Get(k);
       const std::string what = "sample " + std::to_string(k);

@@ -113,7 +113,8 @@ void Session::plan() {
   }
 
   MemoryPlan p = plan_memory(requests);
-  arena_bytes_ = std::max<size_t>(p.arena_bytes, 64);
+  // XNNPACK may read up to XNN_EXTRA_BYTES past the end of a dense layer's input.
+  arena_bytes_ = std::max<size_t>(p.arena_bytes, 64) + (XNN_EXTRA_BYTES + 63) / 64 * 64;
   arena_ = std::aligned_alloc(64, arena_bytes_);
   if (!arena_) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate the activation arena of " + std::to_string(arena_bytes_) + " bytes");
   std::memset(arena_, 0, arena_bytes_);
@@ -161,6 +162,20 @@ void Session::plan_cache() {
   }
 }
 
+namespace {
+
+// Causal Super Attention must not mix in later tokens; the kernels rely on it.
+void check_lower_triangular(const ConstTensor& w) {
+  const size_t L = size_t(w.shape[0]);
+  for (size_t t = 0; t < L; ++t)
+    for (size_t s = t + 1; s < L; ++s)
+      if (w.data[t * L + s] != 0.0f)
+        fail(ATTN_ERROR_INVALID_MODEL, "tensor '" + w.name + "': causal W_A has a non-zero entry at [" +
+                                           std::to_string(t) + ", " + std::to_string(s) + "] above the diagonal");
+}
+
+}  // namespace
+
 // Dense weights are packed by XNNPACK here, once.
 void Session::create_operators() {
   const Model& m = *model_;
@@ -182,6 +197,7 @@ void Session::create_operators() {
         create(m.tensors[op.weight], tensor(op.bias), Activation::None, &s.fc, "creating the patch projection");
         break;
       case OpKind::Attention:
+        if (op.causal && op.align_weight >= 0) check_lower_triangular(m.tensors[op.align_weight]);
         create(m.tensors[op.weight], tensor(op.bias), Activation::None, &s.fc, "creating the Q/K/V projection");
         create(m.tensors[op.out_weight], tensor(op.out_bias), Activation::None, &s.fc_out,
                "creating the attention output projection");

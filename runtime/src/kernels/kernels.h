@@ -28,8 +28,8 @@ struct AttentionHeadArgs {
 };
 
 // The scratch one attention_head call needs: room for Kᵀ and a few rows of
-// scores, each padded to 16 floats.
-inline size_t attention_scratch_floats(size_t n, size_t dim) { return (n + 15) / 16 * 16 * (dim + 4); }
+// scores, each padded to 32 floats (two vectors of the widest path).
+inline size_t attention_scratch_floats(size_t n, size_t dim) { return (n + 31) / 32 * 32 * (dim + 4); }
 
 struct Kernels {
   const char* path;  // "scalar", "avx2", "avx512"
@@ -42,8 +42,10 @@ struct Kernels {
   void (*add)(const float* a, const float* b, float* y, size_t count);
   void (*attention_head)(const AttentionHeadArgs& args);
   // Super attention's token mixing, rows [row_begin, row_end) of
-  // y[t] = Σ_s w[t, s] x[s] + bias[t] over s < n (s ≤ t when causal); w rows
-  // are w_stride apart, x and y rows `cols` apart, bias may be null.
+  // y[t] = Σ_s w[t, s] x[s] + bias[t] over s < n; w rows are w_stride apart,
+  // x and y rows `cols` apart, bias may be null. When causal, w must be zero
+  // above the diagonal (sessions check it at prepare) and sources s > t are
+  // skipped where that saves work.
   void (*token_mix)(const float* w, size_t w_stride, const float* bias, const float* x, float* y, size_t n,
                     size_t row_begin, size_t row_end, size_t cols, bool causal);
 };
