@@ -205,6 +205,11 @@ class Prepared:
                     log("  exported %s" % self.onnx)
         self.dtype = "float32" if x.dtype == np.float32 else "int64"
         self.ort = ort
+        # Runs per visit: --iters, fewer for models whose runs are long, so
+        # that a visit takes about --visit-seconds (estimated at 50 GFLOP/s).
+        est = fl.exact_flops(entry["configs"][variant], entry["tokens"])["total"] / 50e9
+        self.iters = int(max(5, min(args.iters, round(args.visit_seconds / est))))
+        self.warmup = int(max(1, min(args.warmup, self.iters // 2)))
 
     def ort_session(self, threads):
         key = "%s/%s/%d" % (self.name, self.variant, threads)
@@ -244,7 +249,7 @@ class Prepared:
     # --- timing ---
 
     def time_attn(self, args, threads):
-        cmd = [args.attn_infer, self.attnmodel, "--bench", "--iters", str(args.iters), "--threads", str(threads),
+        cmd = [args.attn_infer, self.attnmodel, "--bench", "--iters", str(self.iters), "--threads", str(threads),
                "--json", "--quiet", "--input", self.input_npy]
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
@@ -255,16 +260,16 @@ class Prepared:
 
     def time_ort(self, args, threads):
         key = self.ort_session(threads)
-        ms = self.ort.call(cmd="bench", key=key, warmup=args.warmup, iters=args.iters)["ms"]
+        ms = self.ort.call(cmd="bench", key=key, warmup=self.warmup, iters=self.iters)["ms"]
         return float(np.median(ms)), None
 
     def time_torch(self, args, threads):
         set_torch_threads(threads)
         ms = []
         with torch.inference_mode():
-            for _ in range(args.warmup):
+            for _ in range(self.warmup):
                 self.model(self.x)
-            for _ in range(args.iters):
+            for _ in range(self.iters):
                 t0 = time.perf_counter()
                 self.model(self.x)
                 ms.append((time.perf_counter() - t0) * 1e3)
@@ -303,7 +308,8 @@ def run_model(entry, variants, args, ort, rng, scratch, env):
                     env.setdefault("attn_kernel_path", extra.get("kernel_path"))
                     env.setdefault("attn_cpu", extra.get("cpu"))
                     env["attn_infer_stub"] = bool(extra.get("stub"))
-                rounds.append({"model": name, "variant": v, "threads": t, "stack": s, "round": r, "p50_ms": p50})
+                rounds.append({"model": name, "variant": v, "threads": t, "stack": s, "round": r, "p50_ms": p50,
+                               "iters": p.iters})
         log("  round %d/%d done" % (r + 1, args.rounds))
     for p in prepared.values():
         p.ort_release()
@@ -362,7 +368,7 @@ def fmt_ms(x):
 def markdown(rows, speedups, env):
     out = []
     out.append("Machine: %s; attn kernel path %s; ONNX Runtime %s (onnxruntime-node); PyTorch %s (BLAS: %s). "
-               "%d rounds x %d runs per stack, interleaved; load average %s at the start, %s at the end.%s"
+               "%d rounds x up to %d runs per stack (fewer for large models), interleaved; load average %s at the start, %s at the end.%s"
                % (env["cpu"], env.get("attn_kernel_path"), env.get("onnxruntime"), env["torch"],
                   ", ".join(os.path.basename(x) for x in env["torch_blas"]) or "?", env["rounds"], env["iters"],
                   env["loadavg_start"], env["loadavg_end"],
@@ -406,6 +412,9 @@ def main():
     ap.add_argument("--threads", default="1", help="comma-separated thread counts (default 1)")
     ap.add_argument("--iters", type=int, default=20, help="timed runs per stack per round (default 20)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed runs before each ONNX Runtime / PyTorch visit")
+    ap.add_argument("--visit-seconds", type=float, default=3.0,
+                    help="fewer runs per visit for large models, so that a visit takes about this long "
+                         "(estimated from the FLOP count; at least 5 runs; default 3)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the visiting order")
     ap.add_argument("--no-make", action="store_true", help="do not generate missing models")
@@ -435,7 +444,7 @@ def main():
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "commit": git_commit(), "cpu": cpu_model(), "cores": os.cpu_count(), "torch": torch.__version__,
         "torch_blas": torch_blas(), "openblas_threads_follow_torch": bool(set_torch_threads(1) or _openblas),
-        "iters": args.iters, "rounds": args.rounds, "warmup": args.warmup,
+        "iters": args.iters, "rounds": args.rounds, "warmup": args.warmup, "visit_seconds": args.visit_seconds,
         "threads": args.threads, "loadavg_start": "%.2f %.2f %.2f" % os.getloadavg(),
     }
     ort = OrtRunner() if "onnxruntime" in args.stacks else None

@@ -112,5 +112,103 @@ expect "the error names the context" contains "$work/err" "context of 32"
 "$generate" "$work/timm.attnmodel" --prompt-ids 1 -n 2 2>"$work/err"
 expect "generation refuses a vit model" contains "$work/err" "needs a gpt model"
 
+# --- Benchmarking and verifying (attn-infer --bench/--compare/--profile/--verify,
+# attn-convert --random-init/--embed-sample). Few runs: correctness, not speed.
+"$infer" "$work/vit.attnmodel" --bench --iters 3 --warmup 1 --threads 1,2 --json -q >"$work/bench.json"
+expect "--bench --json exits 0" test $? -eq 0
+expect "--bench --json parses, with the agreed keys" "$py" -c "
+import json, sys
+j = json.load(open('$work/bench.json'))
+top = ['model', 'family', 'attention', 'kernel_path', 'cpu', 'build_type', 'load_ms', 'prepare_ms', 'first_run_ms',
+       'tokens', 'results', 'profile']
+per = ['threads', 'iters', 'min_ms', 'p50_ms', 'p90_ms', 'p99_ms', 'mean_ms', 'stddev_ms', 'runs_per_s', 'peak_rss_mib']
+ok = list(j) == top and [r['threads'] for r in j['results']] == [1, 2] and all(list(r) == per for r in j['results'])
+ok = ok and all(r['iters'] == 3 and r['min_ms'] <= r['p50_ms'] <= r['p99_ms'] for r in j['results'])
+ok = ok and j['profile'] is None and j['tokens'] is None and j['family'] == 'vit' and j['load_ms'] > 0
+sys.exit(0 if ok else 1)"
+"$infer" "$work/vit.attnmodel" --bench --profile --iters 3 --json -q >"$work/profile.json"
+expect "--profile shares sum to 1" "$py" -c "
+import json, sys
+p = json.load(open('$work/profile.json'))['profile']
+sys.exit(0 if sorted(p) == sorted(['attention', 'dense', 'norm', 'activation', 'other']) and abs(sum(p.values()) - 1) < 1e-3 else 1)"
+"$infer" "$work/vit.attnmodel" --bench --iters 2 --threads 1,2 --csv -q >"$work/bench.csv"
+expect "--bench --csv has a header and a row per thread count" "$py" -c "
+import csv, sys
+rows = list(csv.DictReader(open('$work/bench.csv')))
+sys.exit(0 if len(rows) == 2 and rows[1]['threads'] == '2' and float(rows[0]['p50_ms']) > 0 else 1)"
+"$infer" "$work/vit.attnmodel" --bench --iters 2 --profile --md -q >"$work/bench.md"
+expect "--bench --md prints Markdown tables" contains "$work/bench.md" "| threads | runs | min ms | p50 ms"
+expect "--bench --md prints the profile" contains "$work/bench.md" "| attention |"
+"$infer" "$work/vit.attnmodel" --bench --iters 2 -q >"$work/bench.txt"
+expect "--bench prints a table by default" contains "$work/bench.txt" "p99 ms"
+expect "--bench names the kernel path" contains "$work/bench.txt" "kernels    "
+"$infer" "$work/gpt2.attnmodel" --bench --iters 2 --tokens 5 --json -q >"$work/gpt.json"
+expect "--tokens sets a gpt model's length" "$py" -c "
+import json, sys; sys.exit(0 if json.load(open('$work/gpt.json'))['tokens'] == 5 else 1)"
+"$infer" "$work/gpt2.attnmodel" --bench --iters 2 --input "$fx/hf-gpt2-tiny/inputs.npy" --json -q >"$work/gpt_in.json"
+expect "--bench --input uses the file's first item" "$py" -c "
+import json, sys; sys.exit(0 if json.load(open('$work/gpt_in.json'))['tokens'] > 0 else 1)"
+"$infer" "$work/vit.attnmodel" --bench --tokens 5 2>"$work/err"
+expect "--tokens on an image model is refused" contains "$work/err" "token ids"
+
+# --random-init: the four variants of one model, then --compare.
+for v in standard optimized efficient super; do
+  sed "s/\"attention\": *\"[a-z]*\"/\"attention\": \"$v\"/" "$fx/text-super-postnorm/config.json" >"$work/cfg_$v.json"
+  "$convert" --random-init "$work/cfg_$v.json" --seed 5 -o "$work/text_$v.attnmodel" >"$work/out_$v"
+done
+expect "--random-init prints the summary" contains "$work/out_super" "attention       super"
+expect "--random-init names the seed" contains "$work/out_super" "random, seed 5"
+"$infer" "$work/text_super.attnmodel" >"$work/out"
+expect "a random-init model says where it came from" contains "$work/out" "random-init seed 5"
+"$infer" --compare "$work"/text_{standard,optimized,efficient,super}.attnmodel --rounds 3 --iters 2 -q >"$work/cmp.txt"
+expect "--compare exits 0" test $? -eq 0
+expect "--compare prints ratios with intervals" grep -Eq "super +[0-9.]+ +[0-9.]+ +\[[0-9.]+, [0-9.]+\]" "$work/cmp.txt"
+"$infer" --compare "$work"/text_{standard,optimized,efficient,super}.attnmodel --rounds 3 --iters 2 --json -q >"$work/cmp.json"
+expect "--compare --json parses, with the agreed keys" "$py" -c "
+import json, sys
+j = json.load(open('$work/cmp.json'))
+keys = ['model', 'attention', 'p50_ms', 'ratio', 'ratio_ci_low', 'ratio_ci_high', 'runs']
+c = j['compare']
+ok = list(j) == ['compare', 'threads', 'rounds'] and j['rounds'] == 3 and len(c) == 4 and all(list(e) == keys for e in c)
+ok = ok and [e['attention'] for e in c] == ['standard', 'optimized', 'efficient', 'super'] and c[0]['ratio'] == 1
+ok = ok and all(e['ratio_ci_low'] <= e['ratio'] <= e['ratio_ci_high'] and e['runs'] == 6 for e in c)
+sys.exit(0 if ok else 1)"
+"$infer" --compare "$work/text_standard.attnmodel" "$work/text_super.attnmodel" --rounds 2 --iters 1 --csv -q >"$work/cmp.csv"
+expect "--compare --csv" contains "$work/cmp.csv" "model,attention,threads,rounds,runs,p50_ms,ratio,ratio_ci_low,ratio_ci_high"
+"$infer" --compare "$work/text_standard.attnmodel" --rounds 2 2>"$work/err"
+expect "--compare needs two models" contains "$work/err" "at least two models"
+
+# --embed-sample and --verify.
+"$convert" "$fx/vit-super-mean" -o "$work/vit_s.attnmodel" --embed-sample "$fx/vit-super-mean/inputs.npy" \
+  --embed-count 2 >"$work/out"
+expect "--embed-sample reports the samples" contains "$work/out" "samples         2 embedded"
+"$infer" "$work/vit_s.attnmodel" --verify >"$work/out"
+expect "--verify passes on a converted model" test $? -eq 0
+expect "--verify reports the largest error" contains "$work/out" "passed: the largest error is"
+"$infer" "$work/vit.attnmodel" --verify 2>"$work/err"
+expect "--verify without samples exits 1" test $? -eq 1
+expect "--verify without samples says so" contains "$work/err" "has no embedded samples"
+# Flip the sign of the last non-zero weight (the head's last bias) in the data section.
+"$py" -c "
+b = bytearray(open('$work/vit_s.attnmodel', 'rb').read())
+i = max(k for k in range(len(b)) if b[k])
+b[i] ^= 0x80
+open('$work/vit_bad.attnmodel', 'wb').write(b)"
+"$infer" "$work/vit_bad.attnmodel" --verify >"$work/out" 2>"$work/err"
+expect "--verify fails on altered weights" test $? -eq 1
+expect "--verify names the failure" contains "$work/err" "FAILED"
+"$convert" --random-init "$fx/gpt-super/config.json" -o "$work/gpt_s.attnmodel" -q \
+  --embed-sample "$fx/gpt-super/inputs.npy" --embed-count 1
+"$infer" "$work/gpt_s.attnmodel" --verify -q
+expect "--verify passes on a random-init gpt model" test $? -eq 0
+"$convert" "$fx/vit-super-mean" -o "$work/vit_e.attnmodel" --embed-sample "$fx/vit-super-mean/inputs.npy" \
+  --embed-expected "$fx/vit-super-mean/expected.npy" -q
+"$infer" "$work/vit_e.attnmodel" --verify -q
+expect "--embed-expected outputs verify" test $? -eq 0
+"$convert" "$fx/vit-super-mean" -o "$work/vit_x.attnmodel" --embed-sample "$fx/hf-gpt2-tiny/inputs.npy" 2>"$work/err"
+expect "--embed-sample of the wrong inputs exits non-zero" test $? -ne 0
+expect "--embed-sample names the item" contains "$work/err" "inputs.npy: item 0"
+expect "no output after a sample error" test ! -e "$work/vit_x.attnmodel"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

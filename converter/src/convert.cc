@@ -1,22 +1,103 @@
 #include "convert.h"
 
+#include <cmath>
+
+#include "random_init.h"
+#include "reference.h"
 #include "safetensors.h"
 #include "sha256.h"
 #include "writer.h"
 
 namespace attn::convert {
 
-ConvertResult convert(const std::vector<uint8_t>& checkpoint, const std::string& checkpoint_name,
-                      const std::string& config_text, const std::string& config_name, const BuildOptions& options) {
+namespace {
+
+ConvertResult convert_tensors(const std::string& config_text, ModelConfig config, TensorMap tensors,
+                              const std::string& source, const BuildOptions& options, const SampleRequest* samples) {
   ConvertResult result;
-  result.config = parse_config(config_text, config_name);
-  TensorMap tensors = read_safetensors(checkpoint, checkpoint_name);
+  result.config = std::move(config);
   for (const auto& [name, t] : tensors) result.total_params += int64_t(t.data.size());
   Graph graph = build_graph(result.config, tensors, options);
+  tensors.clear();
   result.attention = attention_params(result.config, graph);
-  ModelMetadata md{config_text, sha256_hex(checkpoint.data(), checkpoint.size())};
-  result.file = serialize_model(result.config, graph, md);
+  std::vector<SampleData> embedded;
+  if (samples) embedded = make_samples(graph, *samples);
+  result.samples = embedded.size();
+  ModelMetadata md{config_text, source};
+  result.file = serialize_model(result.config, graph, md, embedded);
   return result;
+}
+
+std::string shape_str(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+ConvertResult convert(const std::vector<uint8_t>& checkpoint, const std::string& checkpoint_name,
+                      const std::string& config_text, const std::string& config_name, const BuildOptions& options,
+                      const SampleRequest* samples) {
+  ModelConfig config = parse_config(config_text, config_name);
+  TensorMap tensors = read_safetensors(checkpoint, checkpoint_name);
+  return convert_tensors(config_text, std::move(config), std::move(tensors),
+                         sha256_hex(checkpoint.data(), checkpoint.size()), options, samples);
+}
+
+ConvertResult convert_random(const std::string& config_text, const std::string& config_name, uint64_t seed,
+                             const BuildOptions& options, const SampleRequest* samples) {
+  ModelConfig config = parse_config(config_text, config_name);
+  TensorMap tensors = random_checkpoint(config, seed);
+  return convert_tensors(config_text, std::move(config), std::move(tensors), "random-init seed " + std::to_string(seed),
+                         options, samples);
+}
+
+std::vector<SampleData> make_samples(const Graph& graph, const SampleRequest& request) {
+  if (!request.expected.empty() && request.expected.size() != request.inputs.size())
+    throw InputError(request.expected_name + ": holds " + std::to_string(request.expected.size()) +
+                     " expected outputs for " + std::to_string(request.inputs.size()) + " inputs");
+  std::vector<SampleData> out;
+  for (size_t k = 0; k < request.inputs.size(); ++k) {
+    const std::string item = "item " + std::to_string(k);
+    SampleData s;
+    s.inputs = request.inputs[k];
+    std::vector<ReferenceTensor> ref;
+    std::vector<std::vector<int64_t>> shapes;
+    try {
+      if (request.expected.empty()) ref = run_reference(graph, s.inputs);
+      else shapes = reference_output_shapes(graph, s.inputs);
+    } catch (const InputError& e) {
+      throw InputError(request.inputs_name + ": " + item + ": " + e.what());
+    }
+    if (request.expected.empty()) {
+      for (const ReferenceTensor& r : ref) {
+        SampleTensorData t{r.shape, std::vector<float>(r.data.begin(), r.data.end()), {}};
+        for (float v : t.f32)
+          if (!std::isfinite(v))
+            throw InputError(request.inputs_name + ": " + item + ": the reference output is not finite");
+        s.outputs.push_back(std::move(t));
+      }
+    } else {
+      s.outputs = request.expected[k];
+      if (s.outputs.size() != shapes.size())
+        throw InputError(request.expected_name + ": " + item + ": has " + std::to_string(s.outputs.size()) +
+                         " outputs, the model gives " + std::to_string(shapes.size()));
+      for (size_t o = 0; o < shapes.size(); ++o) {
+        if (s.outputs[o].shape != shapes[o])
+          throw InputError(request.expected_name + ": " + item + ": has shape " + shape_str(s.outputs[o].shape) +
+                           ", the model's output for this input is " + shape_str(shapes[o]));
+        size_t count = 1;
+        for (int64_t d : shapes[o]) count *= size_t(d);
+        if (s.outputs[o].f32.size() != count)
+          throw InputError(request.expected_name + ": " + item + ": the expected outputs must be float32");
+        for (float v : s.outputs[o].f32)
+          if (!std::isfinite(v)) throw InputError(request.expected_name + ": " + item + ": holds a value that is not finite");
+      }
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 }  // namespace attn::convert

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "attnmodel_generated.h"
+#include "safetensors.h"  // InputError
 #include "version.h"
 
 namespace attn::convert {
@@ -35,7 +36,8 @@ fb::AttentionVariant variant_named(const std::string& a) {
 // Builds the FlatBuffer for a given data section offset.
 std::vector<uint8_t> build_header(const ModelConfig& config, const Graph& graph, const ModelMetadata& md,
                                   const std::vector<int>& tensor_ids, const std::vector<size_t>& offsets,
-                                  const std::vector<int>& remap, uint64_t data_offset, uint64_t data_size) {
+                                  const std::vector<int>& remap, uint64_t data_offset, uint64_t data_size,
+                                  const std::vector<SampleData>& samples) {
   flatbuffers::FlatBufferBuilder b(1 << 16);
   b.ForceDefaults(true);
   std::vector<flatbuffers::Offset<fb::Tensor>> tensors;
@@ -94,16 +96,45 @@ std::vector<uint8_t> build_header(const ModelConfig& config, const Graph& graph,
   auto metadata = fb::CreateMetadata(b, family_of(config.family), variant_named(config.attention),
                                      b.CreateString(md.config_json), b.CreateString(kConverterVersion),
                                      b.CreateString(md.source_sha256));
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Sample>>> sample_vector;
+  if (!samples.empty()) {
+    auto sample_tensors = [&](const std::vector<SampleTensorData>& list) {
+      std::vector<flatbuffers::Offset<fb::SampleTensor>> out;
+      for (const SampleTensorData& st : list) {
+        auto shape = b.CreateVector(st.shape);
+        auto f32 = st.f32.empty() ? 0 : b.CreateVector(st.f32);
+        auto i32 = st.i32.empty() ? 0 : b.CreateVector(st.i32);
+        out.push_back(fb::CreateSampleTensor(b, shape, f32, i32));
+      }
+      return b.CreateVector(out);
+    };
+    std::vector<flatbuffers::Offset<fb::Sample>> list;
+    for (const SampleData& s : samples) {
+      auto inputs = sample_tensors(s.inputs);
+      auto outputs = sample_tensors(s.outputs);
+      list.push_back(fb::CreateSample(b, inputs, outputs));
+    }
+    sample_vector = b.CreateVector(list);
+  }
   auto root = fb::CreateModel(b, kFormatVersion, metadata, int32_t(graph.max_tokens), b.CreateVector(tensors),
                               b.CreateVector(values), b.CreateVector(graph.inputs), b.CreateVector(graph.outputs),
-                              b.CreateVector(ops), data_offset, data_size);
+                              b.CreateVector(ops), data_offset, data_size, sample_vector);
   fb::FinishSizePrefixedModelBuffer(b, root);
   return std::vector<uint8_t>(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
 }
 
 }  // namespace
 
-std::vector<uint8_t> serialize_model(const ModelConfig& config, const Graph& graph, const ModelMetadata& md) {
+std::vector<uint8_t> serialize_model(const ModelConfig& config, const Graph& graph, const ModelMetadata& md,
+                                     const std::vector<SampleData>& samples) {
+  // A FlatBuffer is limited to 2 GiB; keep the samples well below it.
+  size_t sample_bytes = 0;
+  for (const SampleData& s : samples)
+    for (const auto* list : {&s.inputs, &s.outputs})
+      for (const SampleTensorData& t : *list) sample_bytes += 4 * (t.f32.size() + t.i32.size()) + 8 * t.shape.size();
+  if (sample_bytes > (size_t(1) << 30))
+    throw InputError("the embedded samples would take " + std::to_string(sample_bytes >> 20) +
+                     " MiB (at most 1024): embed fewer items (--embed-count) or shorter ones");
   // Only tensors an op refers to are written (stacked parts are not).
   std::vector<int> remap(graph.tensors.size(), -1), ids;
   auto mark = [&](int i) {
@@ -121,9 +152,9 @@ std::vector<uint8_t> serialize_model(const ModelConfig& config, const Graph& gra
   }
   // The header's size does not depend on the offset's value (defaults are
   // forced), so a first pass finds where the data section starts.
-  std::vector<uint8_t> header = build_header(config, graph, md, ids, offsets, remap, 0, data_size);
+  std::vector<uint8_t> header = build_header(config, graph, md, ids, offsets, remap, 0, data_size, samples);
   const size_t data_offset = align_up(header.size());
-  header = build_header(config, graph, md, ids, offsets, remap, data_offset, data_size);
+  header = build_header(config, graph, md, ids, offsets, remap, data_offset, data_size, samples);
   if (align_up(header.size()) != data_offset) throw std::logic_error("model header size changed between passes");
 
   std::vector<uint8_t> file(data_offset + data_size, 0);

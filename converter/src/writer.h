@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "graph.h"
+#include "sample.h"
 
 namespace attn::convert {
 
@@ -14,8 +15,10 @@ struct ModelMetadata {
   std::string config_json, source_sha256;
 };
 
-// The whole file in memory.
-std::vector<uint8_t> serialize_model(const ModelConfig& config, const Graph& graph, const ModelMetadata& metadata);
+// The whole file in memory, with the samples (Model.samples) when given.
+// Throws InputError when the samples are too large for one FlatBuffer.
+std::vector<uint8_t> serialize_model(const ModelConfig& config, const Graph& graph, const ModelMetadata& metadata,
+                                     const std::vector<SampleData>& samples = {});
 
 // Writes to a temporary file beside `path` and renames it into place, so a
 // failure never leaves a partial file. Throws std::runtime_error.

@@ -1,59 +1,76 @@
-// attn-infer: runs an .attnmodel over the items of a .npy file and writes the
-// stacked outputs as a float32 .npy.
+// attn-infer: describes an .attnmodel, runs it over the items of a .npy file,
+// benchmarks it (--bench, --compare, --profile) or checks it against the
+// samples embedded in it (--verify).
 
 #include <attn/attn.h>
 
-#include <chrono>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "bench.h"
+#include "inputs.h"
 #include "npy.h"
+#include "report.h"
+#include "util.h"
+#include "verify.h"
 
 namespace {
 
+using namespace attn::infer;
+
 void usage(FILE* out) {
   std::fprintf(out,
-               "usage: attn-infer MODEL.attnmodel [--input IN.npy] [--output OUT.npy] [options]\n"
+               "usage: attn-infer MODEL.attnmodel                                describe the model\n"
+               "       attn-infer MODEL.attnmodel -i IN.npy [-o OUT.npy]         run every item of IN.npy\n"
+               "       attn-infer MODEL.attnmodel --bench [options]              measure latency\n"
+               "       attn-infer --compare A.attnmodel B.attnmodel ... [options]  compare models, interleaved\n"
+               "       attn-infer MODEL.attnmodel --verify                       check the embedded samples\n"
                "\n"
-               "Runs every item along the first axis of IN.npy through the model: float32 images\n"
-               "[N, C, H, W], or int32/int64 token ids [N, L] (gpt: [N, n], giving [N, n, vocab]).\n"
-               "Without --input, describes the model.\n"
+               "Inputs are float32 images [N, C, H, W], or int32/int64 token ids [N, L] (gpt: [N, n],\n"
+               "giving [N, n, vocab]).\n"
                "\n"
                "options:\n"
-               "  -i, --input FILE    input .npy\n"
-               "  -o, --output FILE   output .npy (float32)\n"
-               "  -t, --threads N     worker threads (default 1; 0 = one per core)\n"
-               "  -q, --quiet         print nothing on success\n"
-               "  -h, --help          this text\n");
-}
-
-struct Failure {
-  std::string message;
-};
-
-void check(attn_status status, const std::string& what) {
-  if (status != ATTN_OK) throw Failure{what + ": " + attn_last_error_message()};
-}
-
-std::string shape_text(const int64_t* shape, size_t rank) {
-  std::string t = "[";
-  for (size_t i = 0; i < rank; ++i) t += (i ? ", " : "") + (shape[i] == -1 ? std::string("n") : std::to_string(shape[i]));
-  return t + "]";
+               "  -i, --input FILE      input .npy (--bench, --compare: its first item; default synthetic)\n"
+               "  -o, --output FILE     output .npy (float32)\n"
+               "  -t, --threads LIST    worker threads, e.g. 1 or 1,2,4 (a list for --bench only;\n"
+               "                        default 1; 0 = one per core)\n"
+               "  -q, --quiet           no progress on stderr; print nothing when a run or --verify succeeds\n"
+               "  -h, --help            this text\n"
+               "\n"
+               "benchmarking (--bench, --compare):\n"
+               "  --bench               warm-up, then timed runs for each thread count: load, prepare and\n"
+               "                        first-run time, min/p50/p90/p99/mean/stddev latency, runs/s, peak RSS\n"
+               "  --compare             run the models in rounds, in a new random order each round; report\n"
+               "                        each one's p50 and its ratio to the first with a 95%% interval\n"
+               "  --profile             also time each operator class, as a share of the run (--bench)\n"
+               "  --iters N             timed runs per thread count (--compare: per model per round;\n"
+               "                        default: by time)\n"
+               "  --min-time S          time for at least S seconds (--bench default 1, at least 5 runs;\n"
+               "                        --compare: add rounds until S seconds have passed)\n"
+               "  --warmup N            warm-up runs after the first (default: up to 10, for 0.5 s)\n"
+               "  --rounds R            --compare rounds (default 20)\n"
+               "  --seed S              seed of the synthetic inputs and of the round order (default 1)\n"
+               "  --tokens N            sequence length of a gpt model's synthetic input (default max_tokens)\n"
+               "  --json, --csv, --md   output format (default a readable table)\n"
+               "\n"
+               "verifying:\n"
+               "  --verify              run the samples stored by 'attn-convert --embed-sample' and check\n"
+               "                        max|y - y_ref| <= 1e-4 * max(1, max|y_ref|) and the arg-max where the\n"
+               "                        reference's top-two margin exceeds twice that; exit 0 if it passes\n");
 }
 
 void describe(attn_model* model) {
-  const char *family, *attention, *version, *sha;
-  check(attn_model_metadata(model, "family", &family), "metadata");
-  check(attn_model_metadata(model, "attention", &attention), "metadata");
-  check(attn_model_metadata(model, "converter_version", &version), "metadata");
-  check(attn_model_metadata(model, "source_sha256", &sha), "metadata");
   int64_t max_tokens;
   check(attn_model_max_tokens(model, &max_tokens), "max_tokens");
-  std::printf("family       %s\nattention    %s\nmax tokens   %lld\nconverter    %s\nsource       sha256:%s\n", family,
-              attention, (long long)max_tokens, version, sha);
+  const std::string source = metadata(model, "source_sha256");
+  const bool is_hash = source.size() == 64 && source.find_first_not_of("0123456789abcdef") == std::string::npos;
+  std::printf("family       %s\nattention    %s\nmax tokens   %lld\nconverter    %s\nsource       %s%s\n",
+              metadata(model, "family").c_str(), metadata(model, "attention").c_str(), (long long)max_tokens,
+              metadata(model, "converter_version").c_str(), is_hash ? "sha256:" : "", source.c_str());
   size_t count;
   check(attn_model_input_count(model, &count), "inputs");
   for (size_t i = 0; i < count; ++i) {
@@ -68,89 +85,17 @@ void describe(attn_model* model) {
     check(attn_model_output_info(model, i, &info), "output info");
     std::printf("output %zu     %s float32 %s\n", i, info.name, shape_text(info.shape, info.rank).c_str());
   }
+  size_t samples = 0;
+  check(attn_model_sample_count(model, &samples), "samples");
+  std::printf("samples      %zu%s\n", samples, samples ? " (check them with --verify)" : "");
   std::printf("kernels      %s\n", attn_kernel_path());
 }
 
-// Converts an item to the model input's dtype, checking what the C API cannot
-// see (int64 ids that do not fit int32).
-std::vector<uint8_t> item_bytes(const attn::npy::Array& in, size_t item, size_t per_item, attn_dtype want,
-                                const std::string& path) {
-  using attn::npy::DType;
-  const bool is_int = in.dtype != DType::F32;
-  if (is_int != (want == ATTN_DTYPE_I32))
-    throw Failure{path + ": the model takes " + std::string(want == ATTN_DTYPE_I32 ? "integer token ids" : "float32") +
-                  ", the file holds " + (is_int ? "integers" : "float32")};
-  std::vector<uint8_t> out(per_item * 4);
-  if (in.dtype == DType::I64) {
-    const int64_t* src = reinterpret_cast<const int64_t*>(in.data.data()) + item * per_item;
-    int32_t* dst = reinterpret_cast<int32_t*>(out.data());
-    for (size_t i = 0; i < per_item; ++i) {
-      if (src[i] < INT32_MIN || src[i] > INT32_MAX)
-        throw Failure{path + ": item " + std::to_string(item) + ": token id " + std::to_string(src[i]) +
-                      " is outside the vocabulary"};
-      dst[i] = int32_t(src[i]);
-    }
-  } else {
-    std::memcpy(out.data(), in.data.data() + item * per_item * 4, per_item * 4);
-  }
-  return out;
-}
-
-int run(int argc, char** argv) {
-  std::string model_path, input_path, output_path;
-  attn_session_options options;
-  attn_session_options_init(&options);
-  bool quiet = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw Failure{a + " needs a value"};
-      return argv[++i];
-    };
-    if (a == "-h" || a == "--help") {
-      usage(stdout);
-      return 0;
-    } else if (a == "-i" || a == "--input") {
-      input_path = value();
-    } else if (a == "-o" || a == "--output") {
-      output_path = value();
-    } else if (a == "-t" || a == "--threads") {
-      const std::string v = value();
-      char* end = nullptr;
-      const long t = std::strtol(v.c_str(), &end, 10);
-      if (!end || *end || t < 0 || t > 1024) throw Failure{"--threads must be 0..1024, got '" + v + "'"};
-      options.threads = uint32_t(t);
-    } else if (a == "-q" || a == "--quiet") {
-      quiet = true;
-    } else if (!a.empty() && a[0] == '-') {
-      usage(stderr);
-      throw Failure{"unknown option '" + a + "'"};
-    } else if (model_path.empty()) {
-      model_path = a;
-    } else {
-      throw Failure{"more than one model given"};
-    }
-  }
-  if (model_path.empty()) {
-    usage(stderr);
-    return 2;
-  }
-  if (!output_path.empty() && input_path.empty()) throw Failure{"--output needs --input"};
-
-  attn_model* model = nullptr;
-  check(attn_model_load_file(model_path.c_str(), &model), "loading the model");
-  struct ModelGuard {
-    attn_model* m;
-    ~ModelGuard() { attn_model_release(m); }
-  } model_guard{model};
-  if (input_path.empty()) {
-    describe(model);
-    return 0;
-  }
-
-  attn_tensor_info in_info, out_info;
+// Runs every item of the input file; writes the stacked outputs.
+int run_items(attn_model* model, const std::string& input_path, const std::string& output_path, uint32_t threads,
+              bool quiet) {
+  attn_tensor_info in_info;
   check(attn_model_input_info(model, 0, &in_info), "input info");
-  check(attn_model_output_info(model, 0, &out_info), "output info");
   attn::npy::Array input;
   try {
     input = attn::npy::read(input_path);
@@ -165,12 +110,11 @@ int run(int argc, char** argv) {
   const size_t per_item = input.count() / items;
   std::vector<int64_t> item_shape(input.shape.begin() + 1, input.shape.end());
 
-  attn_session* session = nullptr;
-  check(attn_session_create(model, &options, &session), "preparing the session");
-  struct SessionGuard {
-    attn_session* s;
-    ~SessionGuard() { attn_session_release(s); }
-  } session_guard{session};
+  attn_session_options options;
+  attn_session_options_init(&options);
+  options.threads = threads;
+  SessionHandle session;
+  check(attn_session_create(model, &options, &session.session), "preparing the session");
 
   std::vector<float> outputs;
   std::vector<int64_t> out_shape;
@@ -178,16 +122,17 @@ int run(int argc, char** argv) {
   for (size_t item = 0; item < items; ++item) {
     const std::vector<uint8_t> bytes = item_bytes(input, item, per_item, in_info.dtype, input_path);
     const std::string where = input_path + ": item " + std::to_string(item);
-    attn_status s = attn_session_set_input(session, 0, bytes.data(), bytes.size(), item_shape.data(), item_shape.size());
+    attn_status s =
+        attn_session_set_input(session.session, 0, bytes.data(), bytes.size(), item_shape.data(), item_shape.size());
     if (s == ATTN_ERROR_SHAPE_MISMATCH)
       throw Failure{input_path + ": has shape " + shape_text(input.shape.data(), input.shape.size()) +
                     ", the model takes " + expected + " (" + attn_last_error_message() + ")"};
     check(s, where);
-    const auto t0 = std::chrono::steady_clock::now();
-    check(attn_session_run(session), where);
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto t0 = Clock::now();
+    check(attn_session_run(session.session), where);
+    seconds += seconds_since(t0);
     attn_tensor_info info;
-    check(attn_session_output_info(session, 0, &info), "output info");
+    check(attn_session_output_info(session.session, 0, &info), "output info");
     size_t count = 1;
     for (size_t d = 0; d < info.rank; ++d) count *= size_t(info.shape[d]);
     if (item == 0) {
@@ -195,7 +140,8 @@ int run(int argc, char** argv) {
       outputs.reserve(items * count);
     }
     outputs.resize(outputs.size() + count);
-    check(attn_session_get_output(session, 0, outputs.data() + outputs.size() - count, count * 4), "reading the output");
+    check(attn_session_get_output(session.session, 0, outputs.data() + outputs.size() - count, count * 4),
+          "reading the output");
   }
   out_shape.insert(out_shape.begin(), int64_t(items));
   if (!output_path.empty()) {
@@ -210,6 +156,163 @@ int run(int argc, char** argv) {
                 1e3 * seconds / double(items), attn_kernel_path(), output_path.empty() ? "" : ", wrote ",
                 output_path.c_str());
   return 0;
+}
+
+int run_verify(attn_model* model, const std::string& path, uint32_t threads, bool quiet) {
+  const VerifyReport report = verify_model(model, threads);
+  if (report.samples == 0)
+    throw Failure{path + " has no embedded samples to verify: convert it with 'attn-convert ... --embed-sample "
+                         "inputs.npy' to store some"};
+  double worst = 0;
+  for (const OutputCheck& c : report.checks) worst = std::max(worst, c.max_error / c.tolerance);
+  if (!quiet || !report.passed) {
+    FILE* out = report.passed ? stdout : stderr;
+    std::fprintf(out, "%s: %zu sample%s, %s kernels\n", path.c_str(), report.samples, report.samples == 1 ? "" : "s",
+                 attn_kernel_path());
+    for (const OutputCheck& c : report.checks) {
+      std::fprintf(out, "  sample %zu output %zu: max error %.3g, tolerance %.3g (%.1f%%)", c.sample, c.output,
+                   c.max_error, c.tolerance, 100 * c.max_error / c.tolerance);
+      if (c.argmax_checked) std::fprintf(out, ", arg-max same in %zu of %zu rows", c.argmax_same, c.argmax_checked);
+      std::fprintf(out, "  %s\n", c.passed ? "ok" : "FAILED");
+    }
+    if (report.passed)
+      std::fprintf(out, "passed: the largest error is %.1f%% of the spec's tolerance\n", 100 * worst);
+    else
+      std::fprintf(out, "FAILED: the outputs differ from the embedded expected outputs beyond the spec's tolerance\n");
+  }
+  return report.passed ? 0 : 1;
+}
+
+uint64_t parse_uint(const std::string& flag, const std::string& v, uint64_t lo, uint64_t hi) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long x = std::strtoull(v.c_str(), &end, 10);
+  if (v.empty() || v[0] == '-' || !end || *end || errno || x < lo || x > hi)
+    throw Failure{flag + " must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got '" + v + "'"};
+  return x;
+}
+
+std::vector<uint32_t> parse_threads(const std::string& v) {
+  std::vector<uint32_t> list;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = v.find(',', start);
+    list.push_back(uint32_t(parse_uint("--threads", v.substr(start, comma - start), 0, 1024)));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return list;
+}
+
+int run(int argc, char** argv) {
+  std::vector<std::string> models;
+  std::string input_path, output_path;
+  BenchOptions bench;
+  bool threads_given = false, want_bench = false, want_compare = false, want_verify = false;
+  bool bench_only_flag = false, rounds_given = false;
+  std::string bench_flag;  // a flag that needs --bench or --compare
+  Format format = Format::Table;
+  int formats = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw Failure{a + " needs a value"};
+      return argv[++i];
+    };
+    if (a == "-h" || a == "--help") {
+      usage(stdout);
+      return 0;
+    } else if (a == "-i" || a == "--input") {
+      input_path = value();
+    } else if (a == "-o" || a == "--output") {
+      output_path = value();
+    } else if (a == "-t" || a == "--threads") {
+      bench.threads = parse_threads(value());
+      threads_given = true;
+    } else if (a == "-q" || a == "--quiet") {
+      bench.quiet = true;
+    } else if (a == "--bench") {
+      want_bench = true;
+    } else if (a == "--compare") {
+      want_compare = true;
+    } else if (a == "--verify") {
+      want_verify = true;
+    } else if (a == "--profile") {
+      bench.profile = true;
+      bench_only_flag = true;
+    } else if (a == "--iters") {
+      bench.iters = parse_uint(a, value(), 1, 1'000'000'000);
+      bench_flag = a;
+    } else if (a == "--min-time") {
+      const std::string v = value();
+      char* end = nullptr;
+      bench.min_time = std::strtod(v.c_str(), &end);
+      if (v.empty() || !end || *end || !(bench.min_time >= 0 && bench.min_time <= 1e6))
+        throw Failure{"--min-time must be a number of seconds, got '" + v + "'"};
+      bench_flag = a;
+    } else if (a == "--warmup") {
+      bench.warmup = int64_t(parse_uint(a, value(), 0, 1'000'000));
+      bench_flag = a;
+    } else if (a == "--rounds") {
+      bench.rounds = parse_uint(a, value(), 1, 1'000'000);
+      rounds_given = true;
+    } else if (a == "--seed") {
+      bench.seed = parse_uint(a, value(), 0, UINT64_MAX);
+      bench_flag = a;
+    } else if (a == "--tokens") {
+      bench.tokens = int64_t(parse_uint(a, value(), 1, 1 << 20));
+      bench_flag = a;
+    } else if (a == "--json" || a == "--csv" || a == "--md") {
+      format = a == "--json" ? Format::Json : a == "--csv" ? Format::Csv : Format::Markdown;
+      ++formats;
+      bench_flag = a;
+    } else if (!a.empty() && a[0] == '-') {
+      usage(stderr);
+      throw Failure{"unknown option '" + a + "'"};
+    } else {
+      models.push_back(a);
+    }
+  }
+  if (models.empty()) {
+    usage(stderr);
+    return 2;
+  }
+  if (bench.profile && !want_compare && !want_verify) want_bench = true;  // --profile alone benchmarks
+  if (int(want_bench) + int(want_compare) + int(want_verify) > 1)
+    throw Failure{"--bench, --compare and --verify are separate modes: give one"};
+  if (formats > 1) throw Failure{"give one of --json, --csv, --md"};
+  const bool measuring = want_bench || want_compare;
+  if (!measuring && !bench_flag.empty()) throw Failure{bench_flag + " goes with --bench or --compare"};
+  if (bench_only_flag && !want_bench) throw Failure{"--profile goes with --bench"};
+  if (rounds_given && !want_compare) throw Failure{"--rounds goes with --compare"};
+  if (want_compare ? models.size() < 2 : models.size() > 1)
+    throw Failure{want_compare ? "--compare needs at least two models" : "more than one model given (use --compare)"};
+  if (!output_path.empty() && (measuring || want_verify || input_path.empty()))
+    throw Failure{"--output goes with --input, to run every item"};
+  if (measuring && bench.tokens > 0 && !input_path.empty())
+    throw Failure{"--tokens sets the length of synthetic inputs; --input gives its own"};
+  if (bench.threads.size() > 1 && !want_bench) throw Failure{"a list of thread counts goes with --bench"};
+  if (want_verify && !input_path.empty()) throw Failure{"--verify runs the embedded samples; it takes no --input"};
+  (void)threads_given;
+  bench.input_path = input_path;
+
+  if (want_compare) {
+    std::fputs(format_compare(run_compare(models, bench), format).c_str(), stdout);
+    return 0;
+  }
+  if (want_bench) {
+    std::fputs(format_bench(run_bench(models[0], bench), format).c_str(), stdout);
+    return 0;
+  }
+
+  ModelHandle model;
+  check(attn_model_load_file(models[0].c_str(), &model.model), "loading the model");
+  if (want_verify) return run_verify(model.model, models[0], bench.threads[0], bench.quiet);
+  if (input_path.empty()) {
+    describe(model.model);
+    return 0;
+  }
+  return run_items(model.model, input_path, output_path, bench.threads[0], bench.quiet);
 }
 
 }  // namespace

@@ -1,0 +1,287 @@
+#!/usr/bin/python3
+"""Write bench/RESULTS.md from the JSON that bench/run_all.sh leaves in a
+results directory (default bench/results):
+
+    peak.json      bench_peak --benchmark_format=json
+    models.json    bench_models --benchmark_format=json
+    kernels.json   bench_kernels --benchmark_format=json        (optional)
+    peers.json     compare_peers.py
+    relative-latency.png   plot.py
+    NOTES.md       hand-written notes on the conditions of the run (optional),
+                   included as they are
+
+    /usr/bin/python3 bench/report.py [--results bench/results] [-o bench/RESULTS.md]
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+
+import benchlib as bl
+import flops as fl
+
+
+def load(path):
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def gb_rows(data, pattern):
+    """Benchmarks of a Google Benchmark JSON whose name matches; the median
+    aggregate when repetitions were used, else the single run."""
+    rows = {}
+    for b in data.get("benchmarks", []):
+        name = b.get("run_name", b["name"])
+        m = re.match(pattern, name)
+        if not m:
+            continue
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") != "median":
+                continue
+            rows[name] = b
+        elif name not in rows or rows[name].get("run_type") != "aggregate":
+            rows.setdefault(name, b)
+    return rows
+
+
+def ms(b):
+    scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
+    return b["real_time"] * scale
+
+
+def cpu_ms(b):
+    scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
+    return b["cpu_time"] * scale
+
+
+def fmt_ms(x):
+    return "%.3f" % x if x < 10 else "%.1f" % x
+
+
+def section_machine(peers, models, peak):
+    env = (peers or {}).get("env", {})
+    lines = ["## Machine and conditions", ""]
+    ctx = (models or peak or {}).get("context", {})
+    lines.append("| | |")
+    lines.append("|---|---|")
+    lines.append("| CPU | %s, %s cores |" % (env.get("cpu", "?"), env.get("cores", ctx.get("num_cpus", "?"))))
+    caches = ", ".join("L%d %s %d KiB" % (c["level"], c["type"].lower(), c["size"] // 1024)
+                       for c in ctx.get("caches", []))
+    if caches:
+        lines.append("| caches (Google Benchmark) | %s |" % caches)
+    if models:
+        lines.append("| attn kernel path | %s (attn %s) |" % (ctx.get("attn_kernel_path", "?"), ctx.get("attn_version", "?")))
+    elif env.get("attn_kernel_path"):
+        lines.append("| attn kernel path | %s |" % env["attn_kernel_path"])
+    if env:
+        lines.append("| commit | %s, %s |" % (env.get("commit"), env.get("date")))
+        lines.append("| threads | %s |" % ", ".join(str(t) for t in env.get("threads", [])))
+        lines.append("| ONNX Runtime | %s (npm onnxruntime-node, its bundled CPU library) |" % env.get("onnxruntime"))
+        lines.append("| PyTorch | %s, BLAS %s; OpenBLAS threads set to PyTorch's: %s |" % (
+            env.get("torch"), ", ".join(os.path.basename(x) for x in env.get("torch_blas", [])),
+            "yes" if env.get("openblas_threads_follow_torch") else "no"))
+        lines.append("| load average (1, 5, 15 min) | %s at the start of the peer comparison, %s at its end |" % (
+            env.get("loadavg_start"), env.get("loadavg_end")))
+        lines.append("| peer comparison | %d rounds x up to %d timed runs per stack and round (+ up to %d warm-up; "
+                     "fewer for models whose visit would exceed about %g s), interleaved |" % (
+                         env.get("rounds", 0), env.get("iters", 0), env.get("warmup", 0), env.get("visit_seconds", 0)))
+        if env.get("attn_infer_stub"):
+            lines.append("| attn timings | **from a stand-in for `attn-infer --bench`** (ctypes over the C API) |")
+    if ctx.get("load_avg"):
+        lines.append("| load average during bench_models | %s |" % " ".join("%.2f" % x for x in ctx["load_avg"]))
+    lines.append("")
+    return lines
+
+
+def section_peak(peak):
+    if not peak:
+        return []
+    rows = gb_rows(peak, r"peak/fma/")
+    lines = ["## fp32 FMA peak (bench_peak)", "",
+             "Independent FMA chains with their accumulators in registers; GFLOP/s of one and of two threads.", "",
+             "| loop | threads | GFLOP/s |", "|---|---:|---:|"]
+    for name, b in sorted(rows.items()):
+        m = re.match(r"peak/fma/(\w+)/.*threads:(\d+)", name)
+        if m and "FLOPS" in b:
+            lines.append("| %s | %s | %.1f |" % (m.group(1), m.group(2), b["FLOPS"] / 1e9))
+    lines.append("")
+    return lines
+
+
+def section_models(models, index):
+    if not models:
+        return []
+    rows = gb_rows(models, r"model/")
+    data = {}
+    for name, b in rows.items():
+        m = re.match(r"model/([^/]+)/([^/]+)/threads:(\d+)", name)
+        if m:
+            data[(m.group(1), m.group(2), int(m.group(3)))] = b
+    lines = ["## Whole models in attn (bench_models, Google Benchmark)", "",
+             "Latency of one run (batch 1; median of the repetitions), real (wall) time and the calling thread's CPU "
+             "time, achieved GFLOP/s by the exact count over real time, and each variant's speed-up over standard "
+             "next to the speed-ups its FLOP counts predict (bench/flops.py). On a shared machine a single-thread "
+             "run's CPU time leaves out the time other processes held the core, so the CPU-time speed-up is the "
+             "steadier one there; with two threads only real time means anything.", "",
+             "| model | variant | threads | ms (real) | ms (CPU) | GFLOP/s | speed-up (real) | speed-up (CPU) | predicted (paper-style) | predicted (exact) | measured / predicted (exact, CPU) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    threads = sorted({k[2] for k in data})
+    for e in index["models"]:
+        for t in threads:
+            std = data.get((e["name"], "standard", t))
+            for v in bl.VARIANTS:
+                b = data.get((e["name"], v, t))
+                if not b:
+                    continue
+                n = e["tokens"]
+                c, cs = e["configs"][v], e["configs"]["standard"]
+                pp = fl.paper_flops(cs, n) / fl.paper_flops(c, n)
+                pe = fl.exact_flops(cs, n)["total"] / fl.exact_flops(c, n)["total"]
+                sp = ms(std) / ms(b) if std else None
+                spc = cpu_ms(std) / cpu_ms(b) if std else None
+                lines.append("| %s | %s | %d | %s | %s | %.1f | %s | %s | %.2f | %.2f | %s |" % (
+                    e["name"], v, t, fmt_ms(ms(b)), fmt_ms(cpu_ms(b)), b.get("FLOPS", 0) / 1e9,
+                    "%.2f" % sp if sp else "–", "%.2f" % spc if spc else "–", pp, pe,
+                    "%.0f%%" % (100 * (spc - 1) / (pe - 1)) if spc and pe > 1.0001 else "–"))
+    lines.append("")
+    lines.append("*measured / predicted* compares the speed-up's excess over 1 (e.g. a measured 1.12 against a "
+                 "predicted 1.15 is 80%).")
+    lines.append("")
+    return lines
+
+
+def section_peers(peers):
+    if not peers:
+        return []
+    md_rows = ["## attn, ONNX Runtime and PyTorch on the same weights (compare_peers.py)", ""]
+    md_rows.append("p50 latency per stack, batch 1, and its ratio to attn's in the same round (median over rounds; "
+                   "range over rounds in brackets). A ratio above 1 means attn is faster.")
+    md_rows.append("")
+    md_rows.append("| model | variant | stack | threads | p50 (ms) | ratio to attn |")
+    md_rows.append("|---|---|---|---:|---:|---|")
+    for r in peers["rows"]:
+        ratio = "1" if r["stack"] == "attn" else "%.2f (%.2f–%.2f)" % (r["ratio_to_attn"], r["ratio_min"], r["ratio_max"])
+        md_rows.append("| %s | %s | %s | %d | %s | %s |" % (r["model"], r["variant"], r["stack"], r["threads"],
+                                                           fmt_ms(r["p50_ms"]), ratio))
+    md_rows.append("")
+    md_rows.append("### Speed-up over standard attention, per stack")
+    md_rows.append("")
+    md_rows.append("Median over rounds of standard's p50 / the variant's p50, next to the FLOP-count predictions.")
+    md_rows.append("")
+    md_rows.append("| model | variant | threads | attn | ONNX Runtime | PyTorch | predicted (paper-style) | predicted (exact) |")
+    md_rows.append("|---|---|---:|---:|---:|---:|---:|---:|")
+    keyed = {}
+    for s in peers["speedups"]:
+        keyed.setdefault((s["model"], s["variant"], s["threads"]), {})[s["stack"]] = s
+    for (m, v, t), d in keyed.items():
+        if v == "standard":
+            continue
+        any_s = next(iter(d.values()))
+        cells = ["%.2f" % d[s]["speedup"] if s in d else "–" for s in ("attn", "onnxruntime", "pytorch")]
+        md_rows.append("| %s | %s | %d | %s | %.2f | %.2f |" % (m, v, t, " | ".join(cells), any_s["predicted_paper"],
+                                                               any_s["predicted_exact"]))
+    md_rows.append("")
+    ver = peers.get("verify", {})
+    if ver:
+        worst = {}
+        for m, per in ver.items():
+            for v, stacks in per.items():
+                for s, c in stacks.items():
+                    worst[s] = max(worst.get(s, 0.0), c["max_abs_error"] / c["tolerance"])
+        md_rows.append("Outputs were checked against a float64 PyTorch evaluation before timing; the largest error, "
+                       "as a fraction of the spec's tolerance 1e-4·max(1, max|y|): " +
+                       ", ".join("%s %.3f" % (s, w) for s, w in sorted(worst.items())) + ".")
+        md_rows.append("")
+    return md_rows
+
+
+def section_kernels(kernels):
+    if not kernels:
+        return []
+    lines = ["## Kernels (bench_kernels)", ""]
+    rows = gb_rows(kernels, r"(attention|attention_layer|softmax|token_mix|layernorm|gelu|gelu_tanh|dense)/")
+    paper_shapes = ("imdb", "amazon", "mnist", "cifar100", "imagenet", "gpt2-prefill128", "gpt2-full1024")
+    # attention core per variant per path: GFLOP/s and time
+    for kind, title in (("attention", "Attention core (QKᵀ, softmax, ·V; W_A mixing for super), all heads, one thread"),
+                        ("attention_layer", "Whole attention layer (XNNPACK projections + core), one thread")):
+        lines += ["### " + title, "", "| path | shape | standard | optimized | efficient | super |", "|---|---|---:|---:|---:|---:|"]
+        table = {}
+        for name, b in rows.items():
+            m = re.match(kind + r"/(\w+)/(\w+)/([\w-]+)/", name)
+            if m and m.group(3) in paper_shapes:
+                table.setdefault((m.group(1), m.group(3)), {})[m.group(2)] = b
+        for (path, shape), d in sorted(table.items(), key=lambda k: (k[0][0], paper_shapes.index(k[0][1]))):
+            cells = []
+            for v in bl.VARIANTS:
+                b = d.get(v)
+                cells.append("%s µs, %.1f GF/s" % ("%.1f" % (b["cpu_time"] * {"ns": 1e-3, "us": 1, "ms": 1e3}[b["time_unit"]]),
+                                                   b.get("FLOPS", 0) / 1e9) if b else "–")
+            lines.append("| %s | %s | %s |" % (path, shape, " | ".join(cells)))
+        lines.append("")
+    lines += ["### Dense layers (XNNPACK fully connected), GFLOP/s", "", "| shape | 1 thread | 2 threads |", "|---|---:|---:|"]
+    dense = {}
+    for name, b in rows.items():
+        m = re.match(r"dense/xnnpack/([\w-]+)/rows:(\d+)/in:(\d+)/out:(\d+)/threads:(\d+)", name)
+        if m:
+            dense.setdefault("%s (%s×%s→%s)" % (m.group(1), m.group(2), m.group(3), m.group(4)), {})[int(m.group(5))] = b
+    for shape, d in dense.items():
+        lines.append("| %s | %s | %s |" % (shape, *("%.1f" % (d[t]["FLOPS"] / 1e9) if t in d else "–" for t in (1, 2))))
+    lines.append("")
+    lines += ["### LayerNorm, GELU, softmax, token mixing, GFLOP/s (one thread)", "",
+              "| kernel | path | shape | µs | GFLOP/s |", "|---|---|---|---:|---:|"]
+    for name, b in sorted(rows.items()):
+        m = re.match(r"(layernorm|gelu|gelu_tanh|softmax|token_mix)/(\w+)/([\w-]+)/(.*)", name)
+        if m and m.group(3) in paper_shapes:
+            lines.append("| %s | %s | %s %s | %.1f | %.2f |" % (m.group(1), m.group(2), m.group(3), m.group(4),
+                                                              b["cpu_time"] * {"ns": 1e-3, "us": 1, "ms": 1e3}[b["time_unit"]],
+                                                              b.get("FLOPS", 0) / 1e9))
+    lines.append("")
+    return lines
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Write bench/RESULTS.md from the results JSON.",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("--results", default=os.path.join(bl.BENCH, "results"))
+    ap.add_argument("-o", "--output", default=os.path.join(bl.BENCH, "RESULTS.md"))
+    a = ap.parse_args()
+    R = a.results
+    peers, models = load(os.path.join(R, "peers.json")), load(os.path.join(R, "models.json"))
+    peak, kernels = load(os.path.join(R, "peak.json")), load(os.path.join(R, "kernels.json"))
+    index = bl.load_index()
+    out = ["# Benchmark results", "",
+           "Made by `bench/run_all.sh` (see [README.md](README.md)); this file is written by `bench/report.py` from "
+           "the JSON in `%s/`." % os.path.relpath(R, bl.BENCH), ""]
+    notes = os.path.join(R, "NOTES.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            out += [f.read().rstrip(), ""]
+    out += section_machine(peers, models, peak)
+    png = os.path.join(R, "relative-latency.png")
+    if os.path.exists(png):
+        out += ["## Relative latency per variant (Figure 3 style)", "",
+                "Each variant's p50 relative to standard attention's, per model and stack (from compare_peers.py); "
+                "black ticks: the exact FLOP count's prediction; dashed grey: the paper-style attention count's.", "",
+                "![relative latency](%s)" % os.path.relpath(png, os.path.dirname(os.path.abspath(a.output))), ""]
+    out += section_peers(peers)
+    out += section_models(models, index)
+    out += section_peak(peak)
+    out += section_kernels(kernels)
+    out += ["## FLOP counts", "", "Per run, from `bench/flops.py` (conventions in its docstring).", "",
+            "| model | variant | tokens | paper-style GFLOP (attention layers) | exact GFLOP (whole model) |",
+            "|---|---|---:|---:|---:|"]
+    for r in fl.table():
+        out.append("| %s | %s | %d | %.4f | %.4f |" % (r["model"], r["variant"], r["tokens"], r["paper_flops"] / 1e9,
+                                                     r["exact_flops"] / 1e9))
+    out.append("")
+    with open(a.output, "w") as f:
+        f.write("\n".join(out))
+    print("wrote %s" % a.output)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,369 @@
+#include "reference.h"
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <string>
+
+#include "safetensors.h"  // InputError
+
+namespace attn::convert {
+
+namespace {
+
+std::string shape_str(const std::vector<int64_t>& shape) {
+  std::ostringstream s;
+  s << "[";
+  for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
+  s << "]";
+  return s.str();
+}
+
+// An activation during the evaluation: doubles, or token ids for I32 inputs.
+struct Value {
+  std::vector<int64_t> shape;
+  std::vector<double> x;
+  std::vector<int32_t> ids;
+  bool set = false;
+
+  size_t cols() const { return size_t(shape.back()); }
+  size_t rows() const { return x.size() / cols(); }
+  double* row(size_t r) { return x.data() + r * cols(); }
+  const double* row(size_t r) const { return x.data() + r * cols(); }
+};
+
+double gelu(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
+
+double gelu_tanh(double x) {
+  const double k = std::sqrt(2.0 / M_PI);
+  return 0.5 * x * (1.0 + std::tanh(k * (x + 0.044715 * x * x * x)));
+}
+
+double activate(Activation a, double x) {
+  switch (a) {
+    case Activation::Gelu: return gelu(x);
+    case Activation::GeluTanh: return gelu_tanh(x);
+    case Activation::Relu: return x > 0 ? x : 0.0;
+    case Activation::None: break;
+  }
+  return x;
+}
+
+// y = x Wᵀ + b for a [rows, in] block of x, W [out, in] read as float32.
+std::vector<double> linear(const double* x, size_t rows, size_t in, const GraphTensor& w, size_t w_row0, size_t out,
+                           const GraphTensor* b) {
+  std::vector<double> y(rows * out);
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t o = 0; o < out; ++o) {
+      const float* wr = w.data.data() + (w_row0 + o) * in;
+      double acc = b ? double(b->data[w_row0 + o]) : 0.0;
+      for (size_t i = 0; i < in; ++i) acc += x[r * in + i] * double(wr[i]);
+      y[r * out + o] = acc;
+    }
+  return y;
+}
+
+class Evaluator {
+ public:
+  explicit Evaluator(const Graph& g) : g_(g), v_(g.values.size()) {}
+
+  // Checks the inputs and returns the sequence length n (0 when no input has
+  // one).
+  int64_t check(const std::vector<SampleTensorData>& inputs) {
+    if (inputs.size() != g_.inputs.size())
+      throw InputError("the model takes " + std::to_string(g_.inputs.size()) + " input(s), got " +
+                       std::to_string(inputs.size()));
+    int64_t n = 0;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      set_input(g_.inputs[i], inputs[i]);
+      const GraphValue& gv = g_.values[size_t(g_.inputs[i])];
+      for (size_t k = 0; k < gv.shape.size(); ++k)
+        if (gv.shape[k] == -1) {
+          if (n && n != inputs[i].shape[k]) throw InputError("the inputs have different sequence lengths");
+          n = inputs[i].shape[k];
+        }
+    }
+    // Token ids against the vocabulary, and padding, before any work.
+    for (const OpInfo& op : g_.ops) {
+      if (op.kind == OpKind::TokenEmbed && v_[op.inputs[0]].set) {
+        const int64_t vocab = tensor(op.weight).shape[0];
+        const std::vector<int32_t>& ids = v_[op.inputs[0]].ids;
+        for (size_t t = 0; t < ids.size(); ++t)
+          if (ids[t] < 0 || ids[t] >= vocab)
+            throw InputError("token id " + std::to_string(ids[t]) + " at position " + std::to_string(t) +
+                             " is outside the vocabulary (0.." + std::to_string(vocab - 1) + ")");
+      }
+      if ((op.kind == OpKind::Attention || op.kind == OpKind::Pool) && op.pad_id >= 0 && v_[op.inputs.at(1)].set) {
+        bool any = false;
+        for (int32_t id : v_[op.inputs[1]].ids) any = any || id != op.pad_id;
+        if (!any) throw InputError("every token is padding (pad_id " + std::to_string(op.pad_id) + ")");
+      }
+    }
+    return n;
+  }
+
+  std::vector<std::vector<int64_t>> output_shapes(int64_t n) const {
+    std::vector<std::vector<int64_t>> shapes;
+    for (int o : g_.outputs) {
+      std::vector<int64_t> s = g_.values[size_t(o)].shape;
+      for (int64_t& d : s)
+        if (d == -1) d = n;
+      shapes.push_back(s);
+    }
+    return shapes;
+  }
+
+  std::vector<ReferenceTensor> run(const std::vector<SampleTensorData>& inputs) {
+    check(inputs);
+    for (const OpInfo& op : g_.ops) {
+      for (int in : op.inputs)
+        if (!v_[in].set) throw std::logic_error("value '" + g_.values[in].name + "' is read before it is computed");
+      Value& out = v_[op.outputs.at(0)];
+      switch (op.kind) {
+        case OpKind::PatchEmbed: out = patch_embed(op, v_[op.inputs[0]]); break;
+        case OpKind::TokenEmbed: out = token_embed(op, v_[op.inputs[0]]); break;
+        case OpKind::LayerNorm: out = layer_norm(op, v_[op.inputs[0]]); break;
+        case OpKind::Dense: out = dense(op, v_[op.inputs[0]]); break;
+        case OpKind::Attention: out = attention(op); break;
+        case OpKind::Add: out = add(v_[op.inputs[0]], v_[op.inputs[1]]); break;
+        case OpKind::Pool: out = pool(op); break;
+      }
+      out.set = true;
+    }
+    std::vector<ReferenceTensor> result;
+    for (int o : g_.outputs) {
+      if (!v_[o].set) throw std::logic_error("output '" + g_.values[o].name + "' is never computed");
+      result.push_back({v_[o].shape, v_[o].x});
+    }
+    return result;
+  }
+
+ private:
+  const GraphTensor& tensor(int index) const { return g_.tensors.at(size_t(index)); }
+  const GraphTensor* optional(int index) const { return index < 0 ? nullptr : &g_.tensors.at(size_t(index)); }
+
+  void set_input(int index, const SampleTensorData& t) {
+    const GraphValue& gv = g_.values[size_t(index)];
+    const std::string what = "input '" + gv.name + "'";
+    bool ok = t.shape.size() == gv.shape.size();
+    for (size_t i = 0; ok && i < t.shape.size(); ++i)
+      ok = gv.shape[i] == -1 ? t.shape[i] >= 1 && t.shape[i] <= g_.max_tokens : t.shape[i] == gv.shape[i];
+    if (!ok) {
+      std::string want = "[";
+      for (size_t i = 0; i < gv.shape.size(); ++i)
+        want += (i ? ", " : "") + (gv.shape[i] == -1 ? "n ≤ " + std::to_string(g_.max_tokens) : std::to_string(gv.shape[i]));
+      throw InputError(what + " has shape " + shape_str(t.shape) + ", the model takes " + want + "]");
+    }
+    size_t count = 1;
+    for (int64_t d : t.shape) count *= size_t(d);
+    Value& v = v_[size_t(index)];
+    v.shape = t.shape;
+    if (gv.dtype == ATTN_DTYPE_I32) {
+      if (t.i32.size() != count) throw InputError(what + " takes int32 token ids");
+      v.ids = t.i32;
+    } else {
+      if (t.f32.size() != count) throw InputError(what + " takes float32 values");
+      v.x.assign(t.f32.begin(), t.f32.end());
+      for (double x : v.x)
+        if (!std::isfinite(x)) throw InputError(what + " holds a value that is not finite");
+    }
+    v.set = true;
+  }
+
+  // image [C, H, W] -> [T, d]: stride-p patches in row-major order, each
+  // flattened as (c, i, j) and projected; the class token in row 0; plus the
+  // position embedding.
+  Value patch_embed(const OpInfo& op, const Value& image) {
+    const size_t C = size_t(op.channels), H = size_t(op.height), W = size_t(op.width), p = size_t(op.patch);
+    const GraphTensor& w = tensor(op.weight);
+    const GraphTensor* b = optional(op.bias);
+    const GraphTensor* cls = optional(op.cls_token);
+    const GraphTensor& pos = tensor(op.pos_embed);
+    const size_t d = size_t(w.shape[0]), gh = H / p, gw = W / p, first = cls ? 1 : 0;
+    const size_t T = gh * gw + first;
+    Value out;
+    out.shape = {int64_t(T), int64_t(d)};
+    out.x.assign(T * d, 0.0);
+    std::vector<double> patch(C * p * p);
+    for (size_t py = 0; py < gh; ++py)
+      for (size_t px = 0; px < gw; ++px) {
+        for (size_t c = 0; c < C; ++c)
+          for (size_t i = 0; i < p; ++i)
+            for (size_t j = 0; j < p; ++j) patch[(c * p + i) * p + j] = image.x[(c * H + py * p + i) * W + px * p + j];
+        const std::vector<double> y = linear(patch.data(), 1, C * p * p, w, 0, d, b);
+        std::copy(y.begin(), y.end(), out.row(first + py * gw + px));
+      }
+    if (cls)
+      for (size_t j = 0; j < d; ++j) out.x[j] = cls->data[j];
+    for (size_t t = 0; t < T; ++t)
+      for (size_t j = 0; j < d; ++j) out.x[t * d + j] += pos.data[t * d + j];
+    return out;
+  }
+
+  // ids [n] -> table[ids[t]] + pos[t].
+  Value token_embed(const OpInfo& op, const Value& ids) {
+    const GraphTensor& table = tensor(op.weight);
+    const GraphTensor& pos = tensor(op.pos_embed);
+    const size_t vocab = size_t(table.shape[0]), d = size_t(table.shape[1]), n = ids.ids.size();
+    if (n > size_t(pos.shape[0]))
+      throw InputError(std::to_string(n) + " tokens, but the position embedding has " + std::to_string(pos.shape[0]));
+    Value out;
+    out.shape = {int64_t(n), int64_t(d)};
+    out.x.resize(n * d);
+    for (size_t t = 0; t < n; ++t) {
+      const int32_t id = ids.ids[t];
+      if (id < 0 || size_t(id) >= vocab)
+        throw InputError("token id " + std::to_string(id) + " at position " + std::to_string(t) +
+                         " is outside the vocabulary (0.." + std::to_string(vocab - 1) + ")");
+      for (size_t j = 0; j < d; ++j) out.x[t * d + j] = double(table.data[size_t(id) * d + j]) + pos.data[t * d + j];
+    }
+    return out;
+  }
+
+  // Each row: (x - mean) / sqrt(var + eps) · w + b, var the biased variance.
+  Value layer_norm(const OpInfo& op, const Value& in) {
+    const GraphTensor& w = tensor(op.weight);
+    const GraphTensor& b = tensor(op.bias);
+    Value out = in;
+    const size_t d = in.cols();
+    for (size_t r = 0; r < in.rows(); ++r) {
+      const double* x = in.row(r);
+      double mean = 0, var = 0;
+      for (size_t j = 0; j < d; ++j) mean += x[j];
+      mean /= double(d);
+      for (size_t j = 0; j < d; ++j) var += (x[j] - mean) * (x[j] - mean);
+      var /= double(d);
+      const double inv = 1.0 / std::sqrt(var + double(op.eps));
+      double* y = out.row(r);
+      for (size_t j = 0; j < d; ++j) y[j] = (x[j] - mean) * inv * double(w.data[j]) + double(b.data[j]);
+    }
+    return out;
+  }
+
+  Value dense(const OpInfo& op, const Value& in) {
+    const GraphTensor& w = tensor(op.weight);
+    const size_t out_features = size_t(w.shape[0]), in_features = size_t(w.shape[1]);
+    Value out;
+    out.shape = in.shape;
+    out.shape.back() = int64_t(out_features);
+    out.x = linear(in.x.data(), in.rows(), in_features, w, 0, out_features, optional(op.bias));
+    for (double& y : out.x) y = activate(op.activation, y);
+    return out;
+  }
+
+  Value add(const Value& a, const Value& b) {
+    Value out = a;
+    for (size_t i = 0; i < out.x.size(); ++i) out.x[i] += b.x[i];
+    return out;
+  }
+
+  // One self-attention layer of the spec (section 2), projections included.
+  Value attention(const OpInfo& op) {
+    const Value& X = v_[op.inputs[0]];
+    const Value* ids = op.pad_id >= 0 ? &v_[op.inputs.at(1)] : nullptr;
+    const size_t n = X.rows(), d = X.cols(), h = size_t(op.heads), dk = size_t(op.head_dim);
+    const GraphTensor& wqkv = tensor(op.weight);
+    const GraphTensor* bqkv = optional(op.bias);
+    // Q from rows 0..d-1 of the stacked projection; K from rows d..2d-1
+    // (standard, optimized), else X; V from rows 2d..3d-1 (standard), X
+    // (optimized, efficient) or W_A[:n,:n] X + b_A[:n] (super).
+    const std::vector<double> Q = linear(X.x.data(), n, d, wqkv, 0, d, bqkv);
+    const bool has_k = op.variant == Variant::Standard || op.variant == Variant::Optimized;
+    const std::vector<double> K = has_k ? linear(X.x.data(), n, d, wqkv, d, d, bqkv) : X.x;
+    std::vector<double> V;
+    if (op.variant == Variant::Standard) {
+      V = linear(X.x.data(), n, d, wqkv, 2 * d, d, bqkv);
+    } else if (op.variant == Variant::Super) {
+      const GraphTensor& wa = tensor(op.align_weight);
+      const GraphTensor* ba = optional(op.align_bias);
+      const size_t L = size_t(wa.shape[0]);
+      V.assign(n * d, 0.0);
+      for (size_t t = 0; t < n; ++t)
+        for (size_t c = 0; c < d; ++c) {
+          double acc = ba ? double(ba->data[t]) : 0.0;
+          for (size_t s = 0; s < n; ++s) acc += double(wa.data[t * L + s]) * X.x[s * d + c];
+          V[t * d + c] = acc;
+        }
+    } else {
+      V = X.x;
+    }
+    // Mask: padding keys and, when causal, keys after the query.
+    auto visible = [&](size_t t, size_t s) {
+      if (op.causal && s > t) return false;
+      if (ids && ids->ids[s] == op.pad_id) return false;
+      return true;
+    };
+    const double scale = 1.0 / std::sqrt(double(dk));
+    std::vector<double> H(n * d, 0.0), scores(n);
+    for (size_t head = 0; head < h; ++head) {
+      const size_t c0 = head * dk;
+      for (size_t t = 0; t < n; ++t) {
+        double top = -std::numeric_limits<double>::infinity();
+        for (size_t s = 0; s < n; ++s) {
+          if (!visible(t, s)) continue;
+          double dot = 0;
+          for (size_t c = 0; c < dk; ++c) dot += Q[t * d + c0 + c] * K[s * d + c0 + c];
+          scores[s] = dot * scale;
+          top = std::max(top, scores[s]);
+        }
+        if (std::isinf(top))
+          throw InputError("query " + std::to_string(t) + " sees no key: every token is padding");
+        double sum = 0;
+        for (size_t s = 0; s < n; ++s) {
+          scores[s] = visible(t, s) ? std::exp(scores[s] - top) : 0.0;
+          sum += scores[s];
+        }
+        for (size_t s = 0; s < n; ++s) {
+          if (scores[s] == 0.0) continue;
+          const double p = scores[s] / sum;
+          for (size_t c = 0; c < dk; ++c) H[t * d + c0 + c] += p * V[s * d + c0 + c];
+        }
+      }
+    }
+    Value out;
+    out.shape = X.shape;
+    out.x = linear(H.data(), n, d, tensor(op.out_weight), 0, d, optional(op.out_bias));
+    return out;
+  }
+
+  // [T, d] -> [d]: row 0 (class token) or the mean of the rows that are not
+  // padding.
+  Value pool(const OpInfo& op) {
+    const Value& X = v_[op.inputs[0]];
+    const Value* ids = op.pad_id >= 0 ? &v_[op.inputs.at(1)] : nullptr;
+    const size_t d = X.cols();
+    Value out;
+    out.shape = {int64_t(d)};
+    if (op.pool_cls) {
+      out.x.assign(X.row(0), X.row(0) + d);
+      return out;
+    }
+    out.x.assign(d, 0.0);
+    size_t count = 0;
+    for (size_t t = 0; t < X.rows(); ++t) {
+      if (ids && ids->ids[t] == op.pad_id) continue;
+      ++count;
+      for (size_t j = 0; j < d; ++j) out.x[j] += X.row(t)[j];
+    }
+    if (count == 0) throw InputError("every token is padding: nothing to average");
+    for (double& y : out.x) y /= double(count);
+    return out;
+  }
+
+  const Graph& g_;
+  std::vector<Value> v_;
+};
+
+}  // namespace
+
+std::vector<ReferenceTensor> run_reference(const Graph& graph, const std::vector<SampleTensorData>& inputs) {
+  return Evaluator(graph).run(inputs);
+}
+
+std::vector<std::vector<int64_t>> reference_output_shapes(const Graph& graph,
+                                                          const std::vector<SampleTensorData>& inputs) {
+  Evaluator e(graph);
+  return e.output_shapes(e.check(inputs));
+}
+
+}  // namespace attn::convert
