@@ -216,3 +216,52 @@ TEST_CASE("the memory plan never overlaps buffers that live at the same time") {
     CHECK(plan.arena_bytes <= total);
   }
 }
+
+TEST_CASE("gemm with packed weights, bias and fused activation") {
+  std::mt19937 rng(13);
+  for (const Kernels* k : paths()) {
+    if (!k->gemm) continue;
+    for (size_t m : {1, 3, 8, 9, 17}) {
+      for (size_t n : {1, 15, 32, 33, 70}) {
+        for (size_t depth : {1, 7, 300, 800}) {
+          for (int e = 0; e < 4; ++e) {
+            CAPTURE(k->path);
+            CAPTURE(m);
+            CAPTURE(n);
+            CAPTURE(depth);
+            CAPTURE(e);
+            const size_t a_stride = depth + 3, c_stride = n + 5;
+            auto a = random_vector(m * a_stride, rng), w = random_vector(n * depth, rng, 0.1f), bias = random_vector(n, rng);
+            std::vector<float> packed(k->gemm_packed_floats(n, depth)), c(m * c_stride, -7.0f);
+            k->gemm_pack(w.data(), n, depth, packed.data());
+            const auto epilogue = attn::Epilogue(e);
+            const float* b = e % 2 ? bias.data() : nullptr;
+            const size_t panels = (n + k->gemm_panel - 1) / k->gemm_panel;
+            // In two panel ranges, as threads would.
+            k->gemm(a.data(), a_stride, m, depth, packed.data(), b, epilogue, c.data(), c_stride, n, 0, panels / 2);
+            k->gemm(a.data(), a_stride, m, depth, packed.data(), b, epilogue, c.data(), c_stride, n, panels / 2, panels);
+            std::vector<float> got;
+            std::vector<double> want;
+            for (size_t r = 0; r < m; ++r)
+              for (size_t j = 0; j < n; ++j) {
+                double acc = b ? b[j] : 0.0;
+                for (size_t i = 0; i < depth; ++i) acc += double(a[r * a_stride + i]) * w[j * depth + i];
+                if (epilogue == attn::Epilogue::Gelu) acc = 0.5 * acc * (1 + std::erf(acc / std::sqrt(2.0)));
+                if (epilogue == attn::Epilogue::GeluTanh)
+                  acc = 0.5 * acc * (1 + std::tanh(std::sqrt(2 / M_PI) * (acc + 0.044715 * acc * acc * acc)));
+                if (epilogue == attn::Epilogue::Relu) acc = std::max(acc, 0.0);
+                want.push_back(acc);
+                got.push_back(c[r * c_stride + j]);
+              }
+            check_near(got, want, 2e-5, "gemm");
+            // Padding between rows is untouched.
+            bool untouched = true;
+            for (size_t r = 0; r < m; ++r)
+              for (size_t j = n; j < c_stride; ++j) untouched &= c[r * c_stride + j] == -7.0f;
+            CHECK(untouched);
+          }
+        }
+      }
+    }
+  }
+}

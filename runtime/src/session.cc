@@ -10,6 +10,7 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <string>
 
 #include "error.h"
 #include "memory_plan.h"
@@ -59,11 +60,13 @@ Session::~Session() { release(); }
 
 void Session::release() {
   for (Step& s : steps_) {
-    if (s.fc) xnn_delete_operator(s.fc);
-    if (s.fc_out) xnn_delete_operator(s.fc_out);
-    s.fc = s.fc_out = nullptr;
+    if (s.fc.op) xnn_delete_operator(s.fc.op);
+    if (s.fc_out.op) xnn_delete_operator(s.fc_out.op);
+    s.fc.op = s.fc_out.op = nullptr;
   }
   steps_.clear();
+  for (float* p : packed_weights_) std::free(p);
+  packed_weights_.clear();
   std::free(arena_);
   arena_ = nullptr;
   std::free(cache_);
@@ -174,33 +177,58 @@ void check_lower_triangular(const ConstTensor& w) {
                                            std::to_string(t) + ", " + std::to_string(s) + "] above the diagonal");
 }
 
+// Large layers use the kernel path's own GEMM where it has one: it measured
+// faster than XNNPACK's there, and about even or slower on small layers.
+// ATTN_DENSE=xnnpack or ATTN_DENSE=gemm forces one for every layer.
+bool use_own_gemm(const Kernels& k, size_t in_features, size_t out_features) {
+  static const std::string forced = [] {
+    const char* v = std::getenv("ATTN_DENSE");
+    return std::string(v ? v : "");
+  }();
+  if (!k.gemm || forced == "xnnpack") return false;
+  return forced == "gemm" || (in_features >= 512 && in_features * out_features >= (size_t{1} << 18));
+}
+
 }  // namespace
 
-// Dense weights are packed by XNNPACK here, once.
+// Weights are packed here, once: by XNNPACK, or for the own GEMM.
+void Session::create_dense(DenseLayer& layer, const ConstTensor& w, const ConstTensor* b, Activation activation) {
+  layer.out_features = size_t(w.shape[0]);
+  layer.in_features = size_t(w.shape[1]);
+  layer.activation = activation;
+  layer.bias = b ? b->data : nullptr;
+  if (use_own_gemm(kernels_, layer.in_features, layer.out_features)) {
+    const size_t floats = kernels_.gemm_packed_floats(layer.out_features, layer.in_features);
+    float* packed = static_cast<float*>(std::aligned_alloc(64, (floats * 4 + 63) / 64 * 64));
+    if (!packed) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate packed weights for tensor '" + w.name + "'");
+    packed_weights_.push_back(packed);
+    kernels_.gemm_pack(w.data, layer.out_features, layer.in_features, packed);
+    layer.packed = packed;
+    return;
+  }
+  const float lo = activation == Activation::Relu ? 0.0f : -std::numeric_limits<float>::infinity();
+  check_xnn(xnn_create_fully_connected_nc_f32(layer.in_features, layer.out_features, layer.in_features,
+                                              layer.out_features, w.data, layer.bias, lo,
+                                              std::numeric_limits<float>::infinity(), 0, &layer.op),
+            ("packing tensor '" + w.name + "'").c_str());
+}
+
 void Session::create_operators() {
   const Model& m = *model_;
-  auto create = [&](const ConstTensor& w, const ConstTensor* b, Activation act, xnn_operator** out, const char* what) {
-    const size_t out_ch = size_t(w.shape[0]), in_ch = size_t(w.shape[1]);
-    const float lo = act == Activation::Relu ? 0.0f : -std::numeric_limits<float>::infinity();
-    check_xnn(xnn_create_fully_connected_nc_f32(in_ch, out_ch, in_ch, out_ch, w.data, b ? b->data : nullptr, lo,
-                                                std::numeric_limits<float>::infinity(), 0, out),
-              what);
-  };
   auto tensor = [&](int i) { return i >= 0 ? &m.tensors[i] : nullptr; };
   for (Step& s : steps_) {
     const OpInfo& op = *s.op;
     switch (op.kind) {
       case OpKind::Dense:
-        create(m.tensors[op.weight], tensor(op.bias), op.activation, &s.fc, "creating a dense layer");
+        create_dense(s.fc, m.tensors[op.weight], tensor(op.bias), op.activation);
         break;
       case OpKind::PatchEmbed:
-        create(m.tensors[op.weight], tensor(op.bias), Activation::None, &s.fc, "creating the patch projection");
+        create_dense(s.fc, m.tensors[op.weight], tensor(op.bias), Activation::None);
         break;
       case OpKind::Attention:
         if (op.causal && op.align_weight >= 0) check_lower_triangular(m.tensors[op.align_weight]);
-        create(m.tensors[op.weight], tensor(op.bias), Activation::None, &s.fc, "creating the Q/K/V projection");
-        create(m.tensors[op.out_weight], tensor(op.out_bias), Activation::None, &s.fc_out,
-               "creating the attention output projection");
+        create_dense(s.fc, m.tensors[op.weight], tensor(op.bias), Activation::None);
+        create_dense(s.fc_out, m.tensors[op.out_weight], tensor(op.out_bias), Activation::None);
         break;
       default:
         break;
@@ -327,14 +355,44 @@ void Session::reset_profile() {
   profile_runs_ = 0;
 }
 
-void Session::run_dense(xnn_operator* op, size_t& set_rows, const float*& set_in, size_t rows, const float* in,
-                        float* out) {
-  if (set_rows != rows || set_in != in) {
-    check_xnn(xnn_setup_fully_connected_nc_f32(op, rows, in, out, pool_), "setting up a dense layer");
-    set_rows = rows;
-    set_in = in;
+struct Session::GemmTask {
+  const Kernels* kernels;
+  const DenseLayer* layer;
+  const float* in;
+  float* out;
+  size_t rows;
+  Epilogue epilogue;
+  static void run(void* context, size_t first_panel, size_t panels) {
+    auto* t = static_cast<GemmTask*>(context);
+    const DenseLayer& l = *t->layer;
+    t->kernels->gemm(t->in, l.in_features, t->rows, l.in_features, l.packed, l.bias, t->epilogue, t->out,
+                     l.out_features, l.out_features, first_panel, first_panel + panels);
   }
-  timed(ATTN_OP_CLASS_DENSE, [&] { check_xnn(xnn_run_operator(op, pool_), "running a dense layer"); });
+};
+
+void Session::run_dense(DenseLayer& layer, size_t rows, const float* in, float* out) {
+  if (layer.packed) {
+    static const Epilogue kEpilogue[] = {Epilogue::None, Epilogue::Gelu, Epilogue::GeluTanh, Epilogue::Relu};
+    GemmTask task{&kernels_, &layer, in, out, rows, kEpilogue[int(layer.activation)]};
+    const size_t panels = (layer.out_features + kernels_.gemm_panel - 1) / kernels_.gemm_panel;
+    const size_t threads = pthreadpool_get_threads_count(pool_);
+    // Activations are fused: their time counts as dense.
+    timed(ATTN_OP_CLASS_DENSE, [&] {
+      pthreadpool_parallelize_1d_tile_1d(pool_, &GemmTask::run, &task, panels, (panels + threads - 1) / threads, 0);
+    });
+    return;
+  }
+  if (layer.set_rows != rows || layer.set_in != in) {
+    check_xnn(xnn_setup_fully_connected_nc_f32(layer.op, rows, in, out, pool_), "setting up a dense layer");
+    layer.set_rows = rows;
+    layer.set_in = in;
+  }
+  timed(ATTN_OP_CLASS_DENSE, [&] { check_xnn(xnn_run_operator(layer.op, pool_), "running a dense layer"); });
+  const size_t count = rows * layer.out_features;
+  if (layer.activation == Activation::Gelu) timed(ATTN_OP_CLASS_ACTIVATION, [&] { kernels_.gelu(out, count); });
+  if (layer.activation == Activation::GeluTanh)
+    timed(ATTN_OP_CLASS_ACTIVATION, [&] { kernels_.gelu_tanh(out, count); });
+  // ReLU is XNNPACK's output clamp.
 }
 
 void Session::run_step(Step& s) {
@@ -366,12 +424,8 @@ void Session::run_step(Step& s) {
         in += (r - 1) * size_t(m.tensors[op.weight].shape[1]);
         r = 1;
       }
-      run_dense(s.fc, s.fc_rows, s.fc_in, r, in, s.out);
-      const size_t count = r * size_t(m.tensors[op.weight].shape[0]);
-      if (op.activation == Activation::Gelu) timed(ATTN_OP_CLASS_ACTIVATION, [&] { kernels_.gelu(s.out, count); });
-      if (op.activation == Activation::GeluTanh)
-        timed(ATTN_OP_CLASS_ACTIVATION, [&] { kernels_.gelu_tanh(s.out, count); });
-      break;  // ReLU is fused into the dense layer's clamp
+      run_dense(s.fc, r, in, s.out);
+      break;
     }
     case OpKind::Attention:
       run_attention(s);
@@ -406,7 +460,7 @@ void Session::run_patch_embed(Step& s) {
   });
   const bool cls = op.cls_token >= 0;
   float* tokens = s.out + (cls ? d : 0);
-  run_dense(s.fc, s.fc_rows, s.fc_in, patches, s.scratch[0], tokens);
+  run_dense(s.fc, patches, s.scratch[0], tokens);
   timed(ATTN_OP_CLASS_OTHER, [&] {
     if (cls) std::memcpy(s.out, m.tensors[op.cls_token].data, d * 4);
     const size_t total = (patches + (cls ? 1 : 0)) * d;
@@ -462,10 +516,10 @@ void Session::run_attention(Step& s) {
     for (size_t t = 0; t < n; ++t) key_masked[t] = ids[t] == op.pad_id;
   }
 
-  run_dense(s.fc, s.fc_rows, s.fc_in, n, x, proj);
+  run_dense(s.fc, n, x, proj);
   if (s.cache_keys) {
     run_cached_attention(s, x, proj, heads_out, n);
-    run_dense(s.fc_out, s.fc_out_rows, s.fc_out_in, n, heads_out, s.out);
+    run_dense(s.fc_out, n, heads_out, s.out);
     return;
   }
 
@@ -513,7 +567,7 @@ void Session::run_attention(Step& s) {
   timed(ATTN_OP_CLASS_ATTENTION,
         [&] { pthreadpool_parallelize_1d(pool_, &AttentionTask::run, &task, size_t(op.heads), 0); });
 
-  run_dense(s.fc_out, s.fc_out_rows, s.fc_out_in, n, heads_out, s.out);
+  run_dense(s.fc_out, n, heads_out, s.out);
 }
 
 // Causal attention over the cache: the m new tokens' keys and values are

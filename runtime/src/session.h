@@ -41,15 +41,25 @@ class Session {
   void reset_profile();
 
  private:
+  // A dense layer: XNNPACK's fully connected operator, or the kernel path's
+  // own GEMM on large layers where it measured faster (bench/RESULTS.md).
+  struct DenseLayer {
+    size_t in_features = 0, out_features = 0;
+    Activation activation = Activation::None;
+    xnn_operator* op = nullptr;
+    size_t set_rows = 0;              // what `op` is set up for
+    const float* set_in = nullptr;
+    const float* packed = nullptr;    // own GEMM: weights packed at prepare
+    const float* bias = nullptr;
+  };
+
   // One op, bound to its buffers in the arena.
   struct Step {
     const OpInfo* op = nullptr;
     std::vector<float*> in;  // input values (ids are reinterpreted as int32)
     float* out = nullptr;
-    xnn_operator* fc = nullptr;      // Dense, patch projection, Q/K/V projection
-    xnn_operator* fc_out = nullptr;  // attention output projection
-    size_t fc_rows = 0, fc_out_rows = 0;           // rows each operator is set up for
-    const float *fc_in = nullptr, *fc_out_in = nullptr;  // and the input
+    DenseLayer fc;      // Dense, patch projection, Q/K/V projection
+    DenseLayer fc_out;  // attention output projection
     float* scratch[3] = {nullptr, nullptr, nullptr};
     // Causal attention: per-token keys and values kept across runs, [L, d]
     // each. Efficient attention's keys and values are both the layer input,
@@ -65,7 +75,9 @@ class Session {
   void plan();
   void plan_cache();
   void create_operators();
-  void run_dense(xnn_operator* op, size_t& set_rows, const float*& set_in, size_t rows, const float* in, float* out);
+  void create_dense(DenseLayer& layer, const ConstTensor& weight, const ConstTensor* bias, Activation activation);
+  void run_dense(DenseLayer& layer, size_t rows, const float* in, float* out);
+  struct GemmTask;
   void run_steps();
   void run_cached_attention(Step& step, const float* x, float* proj, float* heads_out, size_t m);
   void run_step(Step& step);
@@ -90,6 +102,7 @@ class Session {
   size_t arena_bytes_ = 0;
   std::vector<void*> value_ptr_;
   std::vector<Step> steps_;
+  std::vector<float*> packed_weights_;  // own-GEMM packings, freed with the session
   float* cache_ = nullptr;
   size_t cache_floats_ = 0;
   size_t position_ = 0;      // tokens in the cache

@@ -17,6 +17,8 @@ struct V {
   using R = __m256;
   using M = __m256;
   static constexpr size_t N = 8;
+  static constexpr size_t kGemmRows = 6;  // 12 accumulators of 16 registers
+  static constexpr size_t kGemmDepth = 256;
   static R zero() { return _mm256_setzero_ps(); }
   static R set1(float f) { return _mm256_set1_ps(f); }
   static R load(const float* p) { return _mm256_loadu_ps(p); }
@@ -65,7 +67,8 @@ struct V {
 }  // namespace
 
 const Kernels& avx2_kernels() {
-  static const Kernels table = {"avx2", layernorm, gelu, gelu_tanh, relu, add, attention_head, token_mix};
+  static const Kernels table = {"avx2",      layernorm,          gelu,      gelu_tanh, relu, add, attention_head,
+                                token_mix, 2 * V::N, gemm_packed_floats, gemm_pack, gemm};
   return table;
 }
 

@@ -17,6 +17,8 @@ struct V {
   using R = __m512;
   using M = __mmask16;
   static constexpr size_t N = 16;
+  static constexpr size_t kGemmRows = 8;  // 16 accumulators of 32 registers
+  static constexpr size_t kGemmDepth = 1024;
   static R zero() { return _mm512_setzero_ps(); }
   static R set1(float f) { return _mm512_set1_ps(f); }
   static R load(const float* p) { return _mm512_loadu_ps(p); }
@@ -53,7 +55,8 @@ struct V {
 }  // namespace
 
 const Kernels& avx512_kernels() {
-  static const Kernels table = {"avx512", layernorm, gelu, gelu_tanh, relu, add, attention_head, token_mix};
+  static const Kernels table = {"avx512",      layernorm,          gelu,      gelu_tanh, relu, add, attention_head,
+                                token_mix, 2 * V::N, gemm_packed_floats, gemm_pack, gemm};
   return table;
 }
 

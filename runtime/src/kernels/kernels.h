@@ -31,6 +31,8 @@ struct AttentionHeadArgs {
 // scores, each padded to 32 floats (two vectors of the widest path).
 inline size_t attention_scratch_floats(size_t n, size_t dim) { return (n + 31) / 32 * 32 * (dim + 4); }
 
+enum class Epilogue { None, Gelu, GeluTanh, Relu };
+
 struct Kernels {
   const char* path;  // "scalar", "avx2", "avx512"
   // y[r] = (x[r] - mean) / sqrt(var + eps) · gamma + beta, rows of `cols`.
@@ -48,6 +50,19 @@ struct Kernels {
   // skipped where that saves work.
   void (*token_mix)(const float* w, size_t w_stride, const float* bias, const float* x, float* y, size_t n,
                     size_t row_begin, size_t row_end, size_t cols, bool causal);
+
+  // Dense layers, where the path has its own GEMM (null otherwise: XNNPACK
+  // serves). Weights W [n, k] (a dense layer's [out, in]) are packed once
+  // into column panels of gemm_panel columns: gemm_packed_floats(n, k)
+  // floats, 64-byte aligned.
+  size_t gemm_panel;
+  size_t (*gemm_packed_floats)(size_t n, size_t k);
+  void (*gemm_pack)(const float* w, size_t n, size_t k, float* packed);
+  // c[m, n] = epilogue(a[m, k] · Wᵀ + bias) for the columns of panels
+  // [panel_begin, panel_end); rows of a and c are a_stride and c_stride
+  // apart; bias may be null.
+  void (*gemm)(const float* a, size_t a_stride, size_t m, size_t k, const float* packed, const float* bias,
+               Epilogue epilogue, float* c, size_t c_stride, size_t n, size_t panel_begin, size_t panel_end);
 };
 
 // The table for the best path this CPU supports, or the one named by the
