@@ -370,24 +370,38 @@ struct Session::GemmTask {
   }
 };
 
+// Work below this many FLOPs stays on the calling thread: handing it to the
+// pool would cost more than it saves (measured on small models).
+constexpr double kParallelMinFlops = 4e6;
+
+pthreadpool* Session::pool_for(double flops) const {
+  return flops >= kParallelMinFlops && pthreadpool_get_threads_count(pool_) > 1 ? pool_ : nullptr;
+}
+
+pthreadpool* Session::attention_pool(const OpInfo& op, size_t keys, size_t queries) const {
+  return pool_for(4.0 * double(keys) * double(queries) * double(op.heads) * double(op.head_dim));
+}
+
 void Session::run_dense(DenseLayer& layer, size_t rows, const float* in, float* out) {
   if (layer.packed) {
     static const Epilogue kEpilogue[] = {Epilogue::None, Epilogue::Gelu, Epilogue::GeluTanh, Epilogue::Relu};
     GemmTask task{&kernels_, &layer, in, out, rows, kEpilogue[int(layer.activation)]};
     const size_t panels = (layer.out_features + kernels_.gemm_panel - 1) / kernels_.gemm_panel;
-    const size_t threads = pthreadpool_get_threads_count(pool_);
+    pthreadpool* pool = pool_for(2.0 * double(rows) * double(layer.in_features) * double(layer.out_features));
+    const size_t threads = pool ? pthreadpool_get_threads_count(pool) : 1;
     // Activations are fused: their time counts as dense.
     timed(ATTN_OP_CLASS_DENSE, [&] {
-      pthreadpool_parallelize_1d_tile_1d(pool_, &GemmTask::run, &task, panels, (panels + threads - 1) / threads, 0);
+      pthreadpool_parallelize_1d_tile_1d(pool, &GemmTask::run, &task, panels, (panels + threads - 1) / threads, 0);
     });
     return;
   }
   if (layer.set_rows != rows || layer.set_in != in) {
-    check_xnn(xnn_setup_fully_connected_nc_f32(layer.op, rows, in, out, pool_), "setting up a dense layer");
+    layer.pool = pool_for(2.0 * double(rows) * double(layer.in_features) * double(layer.out_features));
+    check_xnn(xnn_setup_fully_connected_nc_f32(layer.op, rows, in, out, layer.pool), "setting up a dense layer");
     layer.set_rows = rows;
     layer.set_in = in;
   }
-  timed(ATTN_OP_CLASS_DENSE, [&] { check_xnn(xnn_run_operator(layer.op, pool_), "running a dense layer"); });
+  timed(ATTN_OP_CLASS_DENSE, [&] { check_xnn(xnn_run_operator(layer.op, layer.pool), "running a dense layer"); });
   const size_t count = rows * layer.out_features;
   if (layer.activation == Activation::Gelu) timed(ATTN_OP_CLASS_ACTIVATION, [&] { kernels_.gelu(out, count); });
   if (layer.activation == Activation::GeluTanh)
@@ -476,6 +490,33 @@ size_t Session::count_real_tokens(const int32_t* ids, int pad_id, const char* op
   return real;
 }
 
+struct Session::TokenMixTask {
+  const Kernels* kernels;
+  const ConstTensor* w;
+  const float* bias;
+  const float* x;
+  float* y;
+  size_t n, first_row, cols;
+  bool causal;
+  static void run(void* context, size_t row, size_t rows) {
+    auto* t = static_cast<TokenMixTask*>(context);
+    row += t->first_row;
+    t->kernels->token_mix(t->w->data, size_t(t->w->shape[1]), t->bias, t->x, t->y, t->n, row, row + rows, t->cols,
+                          t->causal);
+  }
+};
+
+// Rows [row_begin, row_end) of W_A·x + b_A, split among threads by rows.
+void Session::token_mix(const ConstTensor& w, const float* bias, const float* x, float* y, size_t n, size_t row_begin,
+                        size_t row_end, size_t cols, bool causal) {
+  TokenMixTask task{&kernels_, &w, bias, x, y, n, row_begin, cols, causal};
+  const size_t rows = row_end - row_begin;
+  pthreadpool* pool = pool_for(2.0 * double(rows) * double(n) * double(cols));
+  const size_t threads = pool ? pthreadpool_get_threads_count(pool) : 1;
+  const size_t tile = (rows + 4 * threads - 1) / (4 * threads) * 4;  // whole blocks of four rows
+  pthreadpool_parallelize_1d_tile_1d(pool, &TokenMixTask::run, &task, rows, tile, 0);
+}
+
 struct Session::AttentionTask {
   const Kernels* kernels;
   AttentionHeadArgs base;
@@ -544,8 +585,7 @@ void Session::run_attention(Step& s) {
     case Variant::Super: {
       const ConstTensor& w = m.tensors[op.align_weight];
       const float* bias = op.align_bias >= 0 ? m.tensors[op.align_bias].data : nullptr;
-      timed(ATTN_OP_CLASS_ATTENTION,
-            [&] { kernels_.token_mix(w.data, size_t(w.shape[1]), bias, x, mixed, n, 0, n, d, op.causal); });
+      timed(ATTN_OP_CLASS_ATTENTION, [&] { token_mix(w, bias, x, mixed, n, 0, n, d, op.causal); });
       a.k = x, a.k_stride = d;
       a.v = mixed, a.v_stride = d;
       break;
@@ -565,7 +605,10 @@ void Session::run_attention(Step& s) {
   task.scratch = scratch;
   task.scratch_per_head = scratch_per_head;
   timed(ATTN_OP_CLASS_ATTENTION,
-        [&] { pthreadpool_parallelize_1d(pool_, &AttentionTask::run, &task, size_t(op.heads), 0); });
+        [&] {
+          pthreadpool_parallelize_1d(attention_pool(op, a.n, a.row_end - a.row_begin), &AttentionTask::run, &task,
+                                     size_t(op.heads), 0);
+        });
 
   run_dense(s.fc_out, n, heads_out, s.out);
 }
@@ -603,9 +646,8 @@ void Session::run_cached_attention(Step& s, const float* x, float* proj, float* 
     // The mixed values of the new tokens, from every cached input row.
     const ConstTensor& w = model.tensors[op.align_weight];
     const float* bias = op.align_bias >= 0 ? model.tensors[op.align_bias].data : nullptr;
-    timed(ATTN_OP_CLASS_ATTENTION, [&] {
-      kernels_.token_mix(w.data, size_t(w.shape[1]), bias, s.cache_keys, s.cache_values, total, first, total, d, true);
-    });
+    timed(ATTN_OP_CLASS_ATTENTION,
+          [&] { token_mix(w, bias, s.cache_keys, s.cache_values, total, first, total, d, true); });
   }
   AttentionTask task;
   task.kernels = &kernels_;
@@ -628,7 +670,10 @@ void Session::run_cached_attention(Step& s, const float* x, float* proj, float* 
   task.scratch = s.scratch[2];
   task.scratch_per_head = attention_scratch_floats(size_t(model.max_tokens), dk);
   timed(ATTN_OP_CLASS_ATTENTION,
-        [&] { pthreadpool_parallelize_1d(pool_, &AttentionTask::run, &task, size_t(op.heads), 0); });
+        [&] {
+          pthreadpool_parallelize_1d(attention_pool(op, a.n, a.row_end - a.row_begin), &AttentionTask::run, &task,
+                                     size_t(op.heads), 0);
+        });
 }
 
 void Session::run_pool(Step& s) {

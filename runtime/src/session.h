@@ -49,6 +49,7 @@ class Session {
     xnn_operator* op = nullptr;
     size_t set_rows = 0;              // what `op` is set up for
     const float* set_in = nullptr;
+    pthreadpool* pool = nullptr;
     const float* packed = nullptr;    // own GEMM: weights packed at prepare
     const float* bias = nullptr;
   };
@@ -77,6 +78,12 @@ class Session {
   void create_operators();
   void create_dense(DenseLayer& layer, const ConstTensor& weight, const ConstTensor* bias, Activation activation);
   void run_dense(DenseLayer& layer, size_t rows, const float* in, float* out);
+  // The pool for work of this size, or null to stay on the calling thread.
+  pthreadpool* pool_for(double flops) const;
+  pthreadpool* attention_pool(const OpInfo& op, size_t keys, size_t queries) const;
+  void token_mix(const ConstTensor& w, const float* bias, const float* x, float* y, size_t n, size_t row_begin,
+                 size_t row_end, size_t cols, bool causal);
+  struct TokenMixTask;
   struct GemmTask;
   void run_steps();
   void run_cached_attention(Step& step, const float* x, float* proj, float* heads_out, size_t m);
