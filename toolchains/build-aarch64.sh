@@ -13,7 +13,9 @@
 #      feature on), and checks the tests ran on the "neon" kernel path;
 #   5. runs the kernel and model tests again as a Cortex-A72 (Armv8.0, plain
 #      NEON);
-#   6. converts the fixtures with the host's (x86-64) attn-convert, runs the
+#   6. runs toolchains/check-toolchains.sh (what can be checked here of the
+#      Android, iOS and macOS files);
+#   7. converts the fixtures with the host's (x86-64) attn-convert, runs the
 #      aarch64 attn-infer on them and compares its .npy outputs with the
 #      float64 references.
 #
@@ -70,6 +72,9 @@ QEMU_CPU=cortex-a72 ctest --test-dir "$build" --output-on-failure -j"$jobs" \
   -R '^(test_kernels|test_fixtures.*|test_decode|cli)$'
 grep -q 'kernel path in use: neon' "$build/Testing/Temporary/LastTest.log" ||
   fail "the Cortex-A72 run did not use the neon kernel path"
+
+step "checks of the Android, iOS and macOS files that can be made here"
+bash toolchains/check-toolchains.sh "$build"
 
 step "host-converted models, aarch64 attn-infer"
 convert=${ATTN_HOST_CONVERT:-}
