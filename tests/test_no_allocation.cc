@@ -8,12 +8,25 @@
 
 #include "support.h"
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define ATTN_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define ATTN_SANITIZED 1
+#endif
+
+#ifdef ATTN_SANITIZED
+#include <sanitizer/allocator_interface.h>
+#else
 extern "C" {
 void* __libc_malloc(size_t);
 void* __libc_calloc(size_t, size_t);
 void* __libc_realloc(void*, size_t);
 void* __libc_memalign(size_t, size_t);
 }
+#endif
 
 namespace {
 std::atomic<bool> counting{false};
@@ -23,6 +36,14 @@ void note() {
 }
 }  // namespace
 
+#ifdef ATTN_SANITIZED
+// Under a sanitizer its runtime owns malloc: count through its hooks.
+namespace {
+void on_malloc(const volatile void*, size_t) { note(); }
+void on_free(const volatile void*) {}
+[[maybe_unused]] const int hooks_installed = __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
+}  // namespace
+#else
 // Interposed for the whole process (operator new calls malloc).
 extern "C" {
 void* malloc(size_t size) {
@@ -51,6 +72,7 @@ int posix_memalign(void** out, size_t alignment, size_t size) {
   return *out ? 0 : 12;
 }
 }
+#endif
 
 namespace {
 

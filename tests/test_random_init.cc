@@ -106,7 +106,8 @@ TEST_CASE("random weights: the spec's names, a reasonable scale, lower-triangula
 
   // A non-causal Super model's W_A is a full matrix.
   const convert::ModelConfig vit = convert::parse_config(config_with("vit-super-mean", "super"), "config.json");
-  const auto& full = convert::random_checkpoint(vit, 3).at("blocks.0.attn.align.weight").data;
+  const convert::TensorMap vit_checkpoint = convert::random_checkpoint(vit, 3);  // outlives the reference below
+  const auto& full = vit_checkpoint.at("blocks.0.attn.align.weight").data;
   CHECK(full[1] != 0.0f);
 }
 

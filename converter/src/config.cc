@@ -11,6 +11,7 @@ namespace {
 using nlohmann::json;
 
 constexpr int64_t kMaxDim = int64_t{1} << 20;
+constexpr int64_t kMaxHeads = 1024;  // the runtime loader's limit
 
 class Reader {
  public:
@@ -78,7 +79,7 @@ void read_hugging_face_gpt2(const Reader& r, ModelConfig& c) {
   c.weight_layout = "conv1d";
   c.from_hugging_face = true;
   c.d_model = r.integer("n_embd", 1, kMaxDim);
-  c.heads = r.integer("n_head", 1, kMaxDim);
+  c.heads = r.integer("n_head", 1, kMaxHeads);
   c.layers = r.integer("n_layer", 1, 4096);
   c.context = r.integer("n_positions", 1, 1 << 16);
   c.vocab_size = r.integer("vocab_size", 1, 1 << 24);
@@ -114,7 +115,7 @@ ModelConfig parse_config(const std::string& text, const std::string& source) {
     c.family = r.choice("family", {"vit", "text", "gpt"});
     c.attention = r.choice("attention", {"standard", "optimized", "efficient", "super"});
     c.d_model = r.integer("d_model", 1, kMaxDim);
-    c.heads = r.integer("heads", 1, kMaxDim);
+    c.heads = r.integer("heads", 1, kMaxHeads);
     c.layers = r.integer("layers", 1, 4096);
     c.mlp_dim = r.integer("mlp_dim", 1, kMaxDim);
     c.context = r.integer("context", 1, 1 << 16);
@@ -160,7 +161,8 @@ ModelConfig parse_config(const std::string& text, const std::string& source) {
   if (c.d_model % c.heads)
     throw InputError(source + ": field 'heads' (" + std::to_string(c.heads) + ") does not divide d_model (" +
                      std::to_string(c.d_model) + ")");
-  if (!(c.layer_norm_eps > 0 && c.layer_norm_eps < 1))
+  // As the model stores it: a float, which the loader checks to be in (0, 1).
+  if (const float eps = float(c.layer_norm_eps); !(eps > 0 && eps < 1))
     throw InputError(source + ": field 'layer_norm_eps' must be in (0, 1)");
   return c;
 }

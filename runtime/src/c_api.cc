@@ -75,7 +75,13 @@ void attn_session_options_init(attn_session_options* options) {
 
 const char* attn_version(void) { return "0.1.0"; }
 
-const char* attn_kernel_path(void) { return attn::kernels().path; }
+const char* attn_kernel_path(void) {
+  try {
+    return attn::kernels().path;  // the first call detects the CPU and may allocate
+  } catch (...) {
+    return "unknown";
+  }
+}
 
 const char* attn_last_error_message(void) { return last_error.c_str(); }
 

@@ -103,13 +103,32 @@ std::string run_model(attn_model* model, const uint8_t* data) {
     const char* value = nullptr;
     if (attn_model_metadata(model, key, &value) != ATTN_OK || !value) return std::string("metadata '") + key + "' is missing";
   }
+  // Embedded samples: every byte they point at must be readable.
+  size_t samples = 0;
+  if (attn_model_sample_count(model, &samples) != ATTN_OK) return "attn_model_sample_count failed";
+  volatile uint8_t sink = 0;
+  for (size_t k = 0; k < samples; ++k) {
+    for (int side = 0; side < 2; ++side) {
+      for (size_t i = 0; i < (side == 0 ? inputs : outputs); ++i) {
+        attn_tensor_info info;
+        const void* p = nullptr;
+        const attn_status s = side == 0 ? attn_model_sample_input(model, k, i, &info, &p)
+                                        : attn_model_sample_output(model, k, i, &info, &p);
+        if (s != ATTN_OK || !p) return "an accepted sample tensor cannot be read";
+        size_t count = 1;
+        for (size_t d = 0; d < info.rank; ++d) count *= size_t(info.shape[d]);
+        for (size_t b = 0; b < count * 4; ++b) sink = sink ^ static_cast<const uint8_t*>(p)[b];
+      }
+    }
+  }
   const int64_t n = std::min<int64_t>(max_tokens, kRunTokens);
   const Cost cost = cost_of(data, n);
   if (cost.arena > kMaxArenaFloats || cost.work > kMaxWork) return "";
 
   attn_session* session = nullptr;
   attn_status s = attn_session_create(model, nullptr, &session);
-  if (s != ATTN_OK) return status_problem("attn_session_create", s, {ATTN_ERROR_OUT_OF_MEMORY});
+  // Prepare may refuse what only it checks (a causal W_A above the diagonal).
+  if (s != ATTN_OK) return status_problem("attn_session_create", s, {ATTN_ERROR_OUT_OF_MEMORY, ATTN_ERROR_INVALID_MODEL});
   std::string problem;
   for (size_t i = 0; i < inputs && problem.empty(); ++i) {
     attn_tensor_info info;
@@ -156,6 +175,37 @@ std::string run_model(attn_model* model, const uint8_t* data) {
         else if (count > 0 && attn_session_get_output(session, i, out.data(), count * 4 - 1) != ATTN_ERROR_BUFFER_TOO_SMALL)
           problem = "a too small output buffer was not refused";
       }
+    }
+  }
+  // Generation: a causal model decodes a few tokens after the run; any
+  // other refuses with a status.
+  if (problem.empty()) {
+    size_t cache_bytes = 0, per_token = 0;
+    if (attn_session_cache_info(session, &cache_bytes, &per_token) != ATTN_OK) {
+      problem = std::string("attn_session_cache_info failed: ") + attn_last_error_message();
+    } else {
+      const int32_t ids[2] = {0, int32_t(cost.vocab > 1 ? 1 : 0)};
+      for (int step = 0; step < 3 && problem.empty(); ++step) {
+        s = attn_session_decode(session, ids, step == 2 ? 2 : 1);
+        if (s == ATTN_OK && cache_bytes == 0) problem = "a model without a decode cache decoded";
+        if (s != ATTN_OK) {
+          problem = status_problem("attn_session_decode", s,
+                                   {ATTN_ERROR_BAD_STATE, ATTN_ERROR_OUT_OF_RANGE, ATTN_ERROR_SHAPE_MISMATCH,
+                                    ATTN_ERROR_INVALID_ARGUMENT});
+          break;
+        }
+        attn_tensor_info info;
+        if (attn_session_output_info(session, 0, &info) != ATTN_OK) {
+          problem = std::string("no output after a decode: ") + attn_last_error_message();
+          break;
+        }
+        size_t count = 1;
+        for (size_t d = 0; d < info.rank; ++d) count *= size_t(info.shape[d]);
+        std::vector<float> out(count);
+        if (attn_session_get_output(session, 0, out.data(), count * 4) != ATTN_OK)
+          problem = std::string("attn_session_get_output failed after a decode: ") + attn_last_error_message();
+      }
+      if (problem.empty() && attn_session_reset(session) != ATTN_OK) problem = "attn_session_reset failed";
     }
   }
   attn_session_release(session);
@@ -249,7 +299,12 @@ std::string check_config(const uint8_t* data, size_t size) {
   if (c.family != "vit" && c.family != "text" && c.family != "gpt") return "an accepted config has family " + c.family;
   if (c.d_model < 1 || c.heads < 1 || c.d_model % c.heads) return "an accepted config has heads not dividing d_model";
   if (c.layers < 1 || c.mlp_dim < 1 || c.context < 1 || c.context > 65536) return "an accepted config has a bad size";
-  if (!(c.layer_norm_eps > 0 && c.layer_norm_eps < 1)) return "an accepted config has a bad layer_norm_eps";
+  // What the converter accepts, the loader's limits must accept too.
+  if (!(float(c.layer_norm_eps) > 0 && float(c.layer_norm_eps) < 1)) return "an accepted config has a layer_norm_eps the loader refuses";
+  if (c.heads > 1024) return "an accepted config has more heads than the loader allows";
+  if (c.layers > 4096) return "an accepted config has more layers than the loader allows";
+  if (c.vocab_size > (1 << 24) || c.num_classes > (1 << 24) || c.d_model > (1 << 24) || c.mlp_dim > (1 << 24))
+    return "an accepted config has a size beyond the loader's dimension limit";
   if (c.family == "vit" && (c.patch_size < 1 || c.image_h % c.patch_size || c.image_w % c.patch_size || c.channels < 1))
     return "an accepted vit config has a bad image geometry";
   if (c.family != "vit" && (c.vocab_size < 1 || c.pad_id >= c.vocab_size)) return "an accepted config has a bad vocabulary";
