@@ -210,5 +210,25 @@ expect "--embed-sample of the wrong inputs exits non-zero" test $? -ne 0
 expect "--embed-sample names the item" contains "$work/err" "inputs.npy: item 0"
 expect "no output after a sample error" test ! -e "$work/vit_x.attnmodel"
 
+# --incremental: every position's logits through the decode cache equal the
+# full-sequence run's within the spec's tolerance, for each gpt variant.
+for fixture in gpt-standard-fused gpt-optimized-lmhead gpt-efficient gpt-super-conv1d hf-gpt2-tiny; do
+  "$convert" "$fx/$fixture" -o "$work/inc.attnmodel" -q
+  "$infer" "$work/inc.attnmodel" -i "$fx/$fixture/inputs.npy" -o "$work/inc.npy" --incremental -q
+  expect "--incremental reproduces the reference for $fixture" "$py" -c "
+import numpy as np, sys
+y = np.load('$work/inc.npy'); r = np.load('$fx/$fixture/expected.npy')
+sys.exit(0 if y.shape == r.shape and np.abs(y - r).max() <= 1e-4 * max(1, np.abs(r).max()) else 1)"
+done
+"$infer" "$work/timm.attnmodel" -i "$fx/timm-vit-tiny/inputs.npy" --incremental -q 2>"$work/err"
+expect "--incremental refuses a vit model" contains "$work/err" "causal"
+"$infer" "$work/gpt2.attnmodel" --bench --tokens 8 --decode 8 --iters 3 --json -q >"$work/gen.json"
+expect "--bench on a gpt model reports prefill and decode tokens/s" "$py" -c "
+import json, sys
+j = json.load(open('$work/gen.json'))
+g = j['generation'][0]; c = j['decode_curve']
+sys.exit(0 if g['prefill_tokens'] == 8 and g['decode_tokens'] == 8 and g['decode_tokens_per_s'] > 0
+         and len(c) == 8 and j['cache_bytes_per_token'] == 2 * 2 * 32 * 4 else 1)"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

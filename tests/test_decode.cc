@@ -124,3 +124,18 @@ TEST_CASE("the cache holds what each variant's keys and values are made of, once
   const int32_t id = 1;
   CHECK(attn_session_decode(vit.session, &id, 1) == ATTN_ERROR_BAD_STATE);
 }
+
+TEST_CASE("decoding leaves the input set with set_input as it was") {
+  attn::test::Loaded m(attn::test::convert_fixture("gpt-efficient"));
+  const int32_t ids[6] = {1, 2, 3, 4, 5, 6};
+  int64_t n = 6;
+  REQUIRE(attn_session_set_input(m.session, 0, ids, sizeof ids, &n, 1) == ATTN_OK);
+  REQUIRE(attn_session_run(m.session) == ATTN_OK);
+  std::vector<float> first(6 * 64), again(6 * 64);
+  REQUIRE(attn_session_get_output(m.session, 0, first.data(), first.size() * 4) == ATTN_OK);
+  const int32_t other[3] = {9, 9, 9};
+  REQUIRE(attn_session_decode(m.session, other, 3) == ATTN_OK);
+  REQUIRE(attn_session_run(m.session) == ATTN_OK);
+  REQUIRE(attn_session_get_output(m.session, 0, again.data(), again.size() * 4) == ATTN_OK);
+  CHECK(first == again);
+}

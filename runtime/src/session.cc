@@ -148,6 +148,7 @@ void Session::plan_cache() {
     if (s.op->kind == OpKind::Attention && s.op->causal)
       cache_floats_ += L * size_t(s.op->heads) * s.op->head_dim * (s.op->variant == Variant::Efficient ? 1 : 2);
   if (!cache_floats_) return;
+  decode_ids_.assign(L, 0);
   cache_ = static_cast<float*>(std::aligned_alloc(64, (cache_floats_ * 4 + 63) / 64 * 64));
   if (!cache_) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate the decode cache of " + std::to_string(cache_floats_ * 4) + " bytes");
   float* next = cache_;
@@ -326,7 +327,8 @@ void Session::decode(const int32_t* ids, size_t count) {
     if (ids[i] < 0 || ids[i] >= m.vocab)
       fail(ATTN_ERROR_OUT_OF_RANGE, "token id " + std::to_string(ids[i]) + " at position " + std::to_string(i) +
                                         " is outside the vocabulary [0, " + std::to_string(m.vocab) + ")");
-  std::memcpy(value_ptr_[m.inputs[0]], ids, count * 4);
+  // The ids go to a buffer of their own: the input set with set_input stays.
+  std::memcpy(decode_ids_.data(), ids, count * 4);
   n_ = count;
   run_offset_ = position_;
   decoding_ = true;
@@ -417,7 +419,7 @@ void Session::run_step(Step& s) {
       run_patch_embed(s);
       break;
     case OpKind::TokenEmbed: timed(ATTN_OP_CLASS_OTHER, [&] {
-      const int32_t* ids = reinterpret_cast<const int32_t*>(s.in[0]);
+      const int32_t* ids = decoding_ ? decode_ids_.data() : reinterpret_cast<const int32_t*>(s.in[0]);
       const ConstTensor& table = m.tensors[op.weight];
       const ConstTensor& pos = m.tensors[op.pos_embed];
       const size_t d = size_t(table.shape[1]);

@@ -112,6 +112,7 @@ class Session {
   std::vector<float*> packed_weights_;  // own-GEMM packings, freed with the session
   float* cache_ = nullptr;
   size_t cache_floats_ = 0;
+  std::vector<int32_t> decode_ids_;  // decode's ids, max_tokens of them
   size_t position_ = 0;      // tokens in the cache
   size_t run_offset_ = 0;    // position of the first token of the current run
   bool decoding_ = false;

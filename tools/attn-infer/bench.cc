@@ -80,6 +80,60 @@ std::string fixed(double x, int digits) {
   return buf;
 }
 
+// Decodes `count` tokens one at a time after `after` cached tokens; returns
+// the seconds spent decoding.
+double decode_run(attn_session* session, const std::vector<int32_t>& ids, int64_t after, int64_t count,
+                  const std::string& path) {
+  check(attn_session_reset(session), path + ": reset");
+  if (after > 0) check(attn_session_decode(session, ids.data(), size_t(after)), path + ": prefill");
+  const auto t0 = Clock::now();
+  for (int64_t i = 0; i < count; ++i)
+    check(attn_session_decode(session, ids.data() + after + i, 1), path + ": decode");
+  return seconds_since(t0);
+}
+
+// Prefill speed from the timed runs, decode speed after them, and for the
+// first thread count the decode cost at positions across the context.
+void measure_generation(const LoadedModel& m, attn_session* session, const BenchOptions& options, ThreadResult& tr,
+                        bool first, BenchReport& r) {
+  int64_t max_tokens = 0;
+  check(attn_model_max_tokens(m.handle.model, &max_tokens), "max_tokens");
+  attn_tensor_info in;
+  check(attn_model_input_info(m.handle.model, 0, &in), "input info");
+  // Ids to decode: the input's, continued with the same ids cyclically.
+  const int32_t* given = reinterpret_cast<const int32_t*>(m.inputs.data.front().data());
+  const size_t given_count = m.inputs.data.front().size() / 4;
+  std::vector<int32_t> ids(static_cast<size_t>(max_tokens));
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = given[i % given_count];
+
+  GenerationResult g;
+  g.threads = tr.threads;
+  g.prefill_tokens_per_s = tr.ms.p50 > 0 ? double(r.tokens) / (tr.ms.p50 / 1e3) : 0;
+  g.decode_after = std::min<int64_t>(r.tokens, max_tokens - 1);
+  g.decode_tokens = std::min<int64_t>(options.decode, max_tokens - g.decode_after);
+  if (g.decode_tokens > 0) {
+    std::vector<double> rates;
+    const auto t0 = Clock::now();
+    while (rates.size() < 3 || (seconds_since(t0) < 0.5 && rates.size() < 50))
+      rates.push_back(double(g.decode_tokens) / decode_run(session, ids, g.decode_after, g.decode_tokens, m.path));
+    std::sort(rates.begin(), rates.end());
+    g.decode_tokens_per_s = rates[rates.size() / 2];
+  }
+  r.generation.push_back(g);
+  if (!first) return;
+  size_t per_token = 0;
+  check(attn_session_cache_info(session, nullptr, &per_token), "cache info");
+  r.cache_bytes_per_token = per_token;
+  // Eight positions across the context, 8 tokens decoded at each, best of 3.
+  const int64_t span = 8;
+  for (int k = 0; k < 8 && max_tokens > span; ++k) {
+    const int64_t at = (max_tokens - span) * k / 7;
+    double best = 1e30;
+    for (int rep = 0; rep < 3; ++rep) best = std::min(best, decode_run(session, ids, at, span, m.path));
+    r.decode_curve.push_back({at, 1e6 * best / double(span)});
+  }
+}
+
 }  // namespace
 
 uint32_t resolve_threads(uint32_t threads) { return threads ? threads : logical_cpus(); }
@@ -117,6 +171,11 @@ BenchReport run_bench(const std::string& model_path, const BenchOptions& options
     }
     tr.ms = summarize(ms);
     tr.runs_per_s = tr.ms.mean > 0 ? 1e3 / tr.ms.mean : 0;
+    if (r.family == "gpt") {
+      progress.update("attn-infer: " + std::to_string(tr.threads) + " thread" + (tr.threads == 1 ? "" : "s") +
+                      ": decoding");
+      measure_generation(m, s.session, options, tr, k == 0, r);
+    }
     tr.peak_rss_mib = peak_rss_mib();
     r.results.push_back(tr);
   }

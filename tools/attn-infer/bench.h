@@ -22,6 +22,7 @@ struct BenchOptions {
   uint64_t seed = 1;
   int64_t tokens = -1;                  // gpt sequence length; -1 = max_tokens
   std::string input_path;               // "" = synthetic inputs
+  int64_t decode = 64;                  // gpt: tokens decoded one at a time after the input, through the cache
   bool quiet = false;                   // no progress on stderr
 };
 
@@ -29,6 +30,22 @@ struct ThreadResult {
   uint32_t threads = 1;
   Summary ms;  // latency of one run, milliseconds
   double runs_per_s = 0, peak_rss_mib = 0;
+};
+
+// gpt models: generation through the decode cache.
+struct GenerationResult {
+  uint32_t threads = 1;
+  double prefill_tokens_per_s = 0;  // the whole input in one run (p50)
+  int64_t decode_after = 0;         // tokens in the cache when decoding starts
+  int64_t decode_tokens = 0;        // tokens decoded one at a time
+  double decode_tokens_per_s = 0;   // median over repetitions
+};
+
+// Decode time per token at a position: a flat or linear curve, not a
+// quadratic one, shows the cache at work.
+struct DecodePoint {
+  int64_t position = 0;
+  double us_per_token = 0;
 };
 
 struct BenchReport {
@@ -41,6 +58,9 @@ struct BenchReport {
   double profile_coverage = 0;                         // operators' time / run time
   uint32_t profile_threads = 1;
   size_t profile_runs = 0;
+  std::vector<GenerationResult> generation;  // per thread count; empty unless gpt
+  std::vector<DecodePoint> decode_curve;     // first thread count
+  size_t cache_bytes_per_token = 0;
 };
 
 BenchReport run_bench(const std::string& model_path, const BenchOptions& options);

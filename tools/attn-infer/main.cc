@@ -36,6 +36,8 @@ void usage(FILE* out) {
                "options:\n"
                "  -i, --input FILE      input .npy (--bench, --compare: its first item; default synthetic)\n"
                "  -o, --output FILE     output .npy (float32)\n"
+               "  --incremental         gpt: compute each position's logits by decoding the items one\n"
+               "                        token at a time through the cache (same output as a full run)\n"
                "  -t, --threads LIST    worker threads, e.g. 1 or 1,2,4 (a list for --bench only;\n"
                "                        default 1; 0 = one per core)\n"
                "  -q, --quiet           no progress on stderr; print nothing when a run or --verify succeeds\n"
@@ -55,6 +57,8 @@ void usage(FILE* out) {
                "  --rounds R            --compare rounds (default 20)\n"
                "  --seed S              seed of the synthetic inputs and of the round order (default 1)\n"
                "  --tokens N            sequence length of a gpt model's synthetic input (default max_tokens)\n"
+               "  --decode N            gpt: after the input, decode N tokens one at a time through the\n"
+               "                        cache and report prefill and decode tokens/s (default 64)\n"
                "  --json, --csv, --md   output format (default a readable table)\n"
                "\n"
                "verifying:\n"
@@ -92,8 +96,20 @@ void describe(attn_model* model) {
 }
 
 // Runs every item of the input file; writes the stacked outputs.
+// Item by item through the decode cache, one token at a time: the logits of
+// each position come from the cache, not from a run over the whole sequence.
+void run_incremental(attn_session* session, const std::vector<uint8_t>& bytes, const std::string& where, float* out,
+                     size_t vocab) {
+  const int32_t* ids = reinterpret_cast<const int32_t*>(bytes.data());
+  check(attn_session_reset(session), where);
+  for (size_t t = 0; t < bytes.size() / 4; ++t) {
+    check(attn_session_decode(session, ids + t, 1), where + ": position " + std::to_string(t));
+    check(attn_session_get_output(session, 0, out + t * vocab, vocab * 4), "reading the output");
+  }
+}
+
 int run_items(attn_model* model, const std::string& input_path, const std::string& output_path, uint32_t threads,
-              bool quiet) {
+              bool quiet, bool incremental) {
   attn_tensor_info in_info;
   check(attn_model_input_info(model, 0, &in_info), "input info");
   attn::npy::Array input;
@@ -128,11 +144,16 @@ int run_items(attn_model* model, const std::string& input_path, const std::strin
       throw Failure{input_path + ": has shape " + shape_text(input.shape.data(), input.shape.size()) +
                     ", the model takes " + expected + " (" + attn_last_error_message() + ")"};
     check(s, where);
-    const auto t0 = Clock::now();
-    check(attn_session_run(session.session), where);
-    seconds += seconds_since(t0);
     attn_tensor_info info;
-    check(attn_session_output_info(session.session, 0, &info), "output info");
+    if (incremental) {
+      check(attn_model_output_info(model, 0, &info), "output info");
+      info.shape[0] = int64_t(bytes.size() / 4);  // [n, vocab], position by position
+    } else {
+      const auto t0 = Clock::now();
+      check(attn_session_run(session.session), where);
+      seconds += seconds_since(t0);
+      check(attn_session_output_info(session.session, 0, &info), "output info");
+    }
     size_t count = 1;
     for (size_t d = 0; d < info.rank; ++d) count *= size_t(info.shape[d]);
     if (item == 0) {
@@ -140,8 +161,14 @@ int run_items(attn_model* model, const std::string& input_path, const std::strin
       outputs.reserve(items * count);
     }
     outputs.resize(outputs.size() + count);
-    check(attn_session_get_output(session.session, 0, outputs.data() + outputs.size() - count, count * 4),
-          "reading the output");
+    if (incremental) {
+      const auto t0 = Clock::now();
+      run_incremental(session.session, bytes, where, outputs.data() + outputs.size() - count, size_t(info.shape[1]));
+      seconds += seconds_since(t0);
+    } else {
+      check(attn_session_get_output(session.session, 0, outputs.data() + outputs.size() - count, count * 4),
+            "reading the output");
+    }
   }
   out_shape.insert(out_shape.begin(), int64_t(items));
   if (!output_path.empty()) {
@@ -209,7 +236,7 @@ int run(int argc, char** argv) {
   std::string input_path, output_path;
   BenchOptions bench;
   bool threads_given = false, want_bench = false, want_compare = false, want_verify = false;
-  bool bench_only_flag = false, rounds_given = false;
+  bool bench_only_flag = false, rounds_given = false, incremental = false;
   std::string bench_flag;  // a flag that needs --bench or --compare
   Format format = Format::Table;
   int formats = 0;
@@ -262,6 +289,11 @@ int run(int argc, char** argv) {
     } else if (a == "--tokens") {
       bench.tokens = int64_t(parse_uint(a, value(), 1, 1 << 20));
       bench_flag = a;
+    } else if (a == "--decode") {
+      bench.decode = int64_t(parse_uint(a, value(), 0, 1 << 20));
+      bench_flag = a;
+    } else if (a == "--incremental") {
+      incremental = true;
     } else if (a == "--json" || a == "--csv" || a == "--md") {
       format = a == "--json" ? Format::Json : a == "--csv" ? Format::Csv : Format::Markdown;
       ++formats;
@@ -293,6 +325,8 @@ int run(int argc, char** argv) {
     throw Failure{"--tokens sets the length of synthetic inputs; --input gives its own"};
   if (bench.threads.size() > 1 && !want_bench) throw Failure{"a list of thread counts goes with --bench"};
   if (want_verify && !input_path.empty()) throw Failure{"--verify runs the embedded samples; it takes no --input"};
+  if (incremental && (measuring || want_verify || input_path.empty()))
+    throw Failure{"--incremental goes with --input, to run every item token by token"};
   (void)threads_given;
   bench.input_path = input_path;
 
@@ -312,7 +346,7 @@ int run(int argc, char** argv) {
     describe(model.model);
     return 0;
   }
-  return run_items(model.model, input_path, output_path, bench.threads[0], bench.quiet);
+  return run_items(model.model, input_path, output_path, bench.threads[0], bench.quiet, incremental);
 }
 
 }  // namespace

@@ -102,6 +102,28 @@ std::string profile_caption(const BenchReport& r) {
          " runs; shares of the operators' time, which is " + percent(r.profile_coverage) + " of the run time";
 }
 
+std::vector<std::vector<std::string>> generation_rows(const BenchReport& r) {
+  std::vector<std::vector<std::string>> rows = {{"threads", "prefill tokens", "prefill tokens/s", "decode after",
+                                                 "decode tokens", "decode tokens/s"}};
+  for (const GenerationResult& g : r.generation)
+    rows.push_back({std::to_string(g.threads), std::to_string(r.tokens), printf_string("%.0f", g.prefill_tokens_per_s),
+                    std::to_string(g.decode_after), std::to_string(g.decode_tokens),
+                    printf_string("%.0f", g.decode_tokens_per_s)});
+  return rows;
+}
+
+std::vector<std::vector<std::string>> decode_curve_rows(const BenchReport& r) {
+  std::vector<std::vector<std::string>> rows = {{"position", "decode us/token"}};
+  for (const DecodePoint& p : r.decode_curve)
+    rows.push_back({std::to_string(p.position), printf_string("%.1f", p.us_per_token)});
+  return rows;
+}
+
+std::string generation_caption(const BenchReport& r) {
+  return "generation through the decode cache (" + std::to_string(r.cache_bytes_per_token) +
+         " bytes per token); decode cost by position, " + threads_text(r.results.front().threads);
+}
+
 std::string tokens_text(const BenchReport& r) {
   return r.tokens >= 0 ? ", " + std::to_string(r.tokens) + " tokens" : "";
 }
@@ -130,6 +152,20 @@ std::string bench_json(const BenchReport& r) {
                             {"stddev_ms", number(t.ms.stddev)},
                             {"runs_per_s", number(t.runs_per_s)},
                             {"peak_rss_mib", number(t.peak_rss_mib)}});
+  if (!r.generation.empty()) {
+    j["cache_bytes_per_token"] = r.cache_bytes_per_token;
+    j["generation"] = Json::array();
+    for (const GenerationResult& g : r.generation)
+      j["generation"].push_back({{"threads", g.threads},
+                                 {"prefill_tokens", r.tokens},
+                                 {"prefill_tokens_per_s", number(g.prefill_tokens_per_s)},
+                                 {"decode_after", g.decode_after},
+                                 {"decode_tokens", g.decode_tokens},
+                                 {"decode_tokens_per_s", number(g.decode_tokens_per_s)}});
+    j["decode_curve"] = Json::array();
+    for (const DecodePoint& p : r.decode_curve)
+      j["decode_curve"].push_back({{"position", p.position}, {"us_per_token", number(p.us_per_token)}});
+  }
   if (r.has_profile) {
     Json p = Json::object();
     for (int c = 0; c < ATTN_OP_CLASS_COUNT; ++c) p[attn_op_class_name(attn_op_class(c))] = number(r.profile[size_t(c)]);
@@ -173,6 +209,9 @@ std::string bench_table(const BenchReport& r) {
   out += "prepare    " + ms(r.prepare_ms) + " ms (plan + weight packing)\n";
   out += "first run  " + ms(r.first_run_ms) + " ms\n\n";
   out += text_table(bench_rows(r), 0);
+  if (!r.generation.empty())
+    out += "\n" + text_table(generation_rows(r), 0) + "\n" + generation_caption(r) + "\n" +
+           text_table(decode_curve_rows(r), 0);
   if (r.has_profile) out += "\n" + profile_caption(r) + "\n" + text_table(profile_rows(r), 1);
   return out;
 }
@@ -183,6 +222,9 @@ std::string bench_markdown(const BenchReport& r) {
          "; " + r.build_type + " build; input " + r.input + tokens_text(r) + "\n\n";
   out += "load " + ms(r.load_ms) + " ms, prepare " + ms(r.prepare_ms) + " ms, first run " + ms(r.first_run_ms) + " ms\n\n";
   out += markdown_table(bench_rows(r), 0);
+  if (!r.generation.empty())
+    out += "\n" + markdown_table(generation_rows(r), 0) + "\n" + generation_caption(r) + "\n\n" +
+           markdown_table(decode_curve_rows(r), 0);
   if (r.has_profile) out += "\n" + profile_caption(r) + "\n\n" + markdown_table(profile_rows(r), 1);
   return out;
 }
