@@ -60,6 +60,7 @@ echo "AArch64 binaries, f32_neon.cc compiled, no x86 kernel source"
 
 step "ctest under qemu-aarch64, default CPU (max)"
 ctest --test-dir "$build" --output-on-failure -j"$jobs"
+count_max=$(ctest --test-dir "$build" -N | awk '/Total Tests:/ {print $3}')
 log=$build/Testing/Temporary/LastTest.log
 grep -o 'kernel path in use: [a-z0-9]*' "$log" | sort | uniq -c
 grep -q 'kernel path in use: neon' "$log" || fail "the tests did not run on the neon kernel path"
@@ -70,6 +71,7 @@ fi
 step "kernel and model tests under qemu-aarch64 -cpu cortex-a72 (plain NEON)"
 QEMU_CPU=cortex-a72 ctest --test-dir "$build" --output-on-failure -j"$jobs" \
   -R '^(test_kernels|test_fixtures.*|test_decode|cli)$'
+count_a72=$(ctest --test-dir "$build" -N -R '^(test_kernels|test_fixtures.*|test_decode|cli)$' | awk '/Total Tests:/ {print $3}')
 grep -q 'kernel path in use: neon' "$build/Testing/Temporary/LastTest.log" ||
   fail "the Cortex-A72 run did not use the neon kernel path"
 
@@ -122,3 +124,5 @@ done
 echo "build-aarch64: $checked models converted on the host and verified with the aarch64 attn-infer"
 
 step "done: aarch64 build and tests passed under qemu (timings under qemu are emulation, not measurements)"
+echo "ctest under qemu: $count_max tests (max CPU), $count_a72 (Cortex-A72); models verified: $checked"
+echo "aarch64: $((count_max + count_a72 + checked)) passed, 0 failed"
