@@ -2,7 +2,7 @@
 // accumulators stay in registers (12 x 8 floats with AVX2+FMA, 24 x 16 floats
 // with AVX-512), enough to cover the FMA latency on both FMA pipes. The result
 // is the ceiling for the dense layers' GFLOP/s in bench_kernels and
-// bench_models. Threads: one per benchmark thread (--benchmark_filter=.../threads:2).
+// bench_models. With two threads each runs its own loop (threads:2).
 //
 //   build-bench/bench/bench_peak
 
@@ -86,7 +86,11 @@ void bm_fma_avx512(benchmark::State& state) {
                                                benchmark::Counter::OneK::kIs1000);
 }
 
+// One thread by CPU time (steady on a shared machine: it leaves out time the
+// core was taken by others), then one and two threads by real time.
+BENCHMARK(bm_fma_avx2)->Name("peak/fma/avx2");
 BENCHMARK(bm_fma_avx2)->Name("peak/fma/avx2")->ThreadRange(1, 2)->UseRealTime();
+BENCHMARK(bm_fma_avx512)->Name("peak/fma/avx512");
 BENCHMARK(bm_fma_avx512)->Name("peak/fma/avx512")->ThreadRange(1, 2)->UseRealTime();
 
 #endif

@@ -64,9 +64,13 @@ def cpu_model():
 
 
 def git_commit():
+    """HEAD, and whether the sources attn is built from differ from it."""
     try:
-        return subprocess.run(["git", "-C", bl.ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+        head = subprocess.run(["git", "-C", bl.ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", bl.ROOT, "status", "--porcelain", "--", "runtime", "tools", "converter",
+                                "schema"], capture_output=True, text=True, check=True).stdout.strip()
+        return head + (" + uncommitted changes in runtime/tools/converter" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 

@@ -102,12 +102,16 @@ def section_peak(peak):
         return []
     rows = gb_rows(peak, r"peak/fma/")
     lines = ["## fp32 FMA peak (bench_peak)", "",
-             "Independent FMA chains with their accumulators in registers; GFLOP/s of one and of two threads.", "",
-             "| loop | threads | GFLOP/s |", "|---|---:|---:|"]
+             "Independent FMA chains with their accumulators in registers. One thread by CPU time (what the core "
+             "does while it runs the loop), then one and two threads by real time (lower when other processes "
+             "take the cores).", "",
+             "| loop | threads | time | GFLOP/s |", "|---|---:|---|---:|"]
     for name, b in sorted(rows.items()):
-        m = re.match(r"peak/fma/(\w+)/.*threads:(\d+)", name)
+        m = re.match(r"peak/fma/(\w+)(/real_time)?/threads:(\d+)", name) or re.match(r"peak/fma/(\w+)(/real_time)?$", name)
         if m and "FLOPS" in b:
-            lines.append("| %s | %s | %.1f |" % (m.group(1), m.group(2), b["FLOPS"] / 1e9))
+            threads = m.group(3) if m.lastindex and m.lastindex >= 3 else "1"
+            lines.append("| %s | %s | %s | %.1f |" % (m.group(1), threads, "real" if m.group(2) else "CPU",
+                                                     b["FLOPS"] / 1e9))
     lines.append("")
     return lines
 
@@ -123,11 +127,11 @@ def section_models(models, index):
             data[(m.group(1), m.group(2), int(m.group(3)))] = b
     lines = ["## Whole models in attn (bench_models, Google Benchmark)", "",
              "Latency of one run (batch 1; median of the repetitions), real (wall) time and the calling thread's CPU "
-             "time, achieved GFLOP/s by the exact count over real time, and each variant's speed-up over standard "
+             "time, achieved GFLOP/s by the exact count over each, and each variant's speed-up over standard "
              "next to the speed-ups its FLOP counts predict (bench/flops.py). On a shared machine a single-thread "
              "run's CPU time leaves out the time other processes held the core, so the CPU-time speed-up is the "
              "steadier one there; with two threads only real time means anything.", "",
-             "| model | variant | threads | ms (real) | ms (CPU) | GFLOP/s | speed-up (real) | speed-up (CPU) | predicted (paper-style) | predicted (exact) | measured / predicted (exact, CPU) |",
+             "| model | variant | threads | ms (real) | ms (CPU) | GFLOP/s (real / CPU) | speed-up (real) | speed-up (CPU) | predicted (paper-style) | predicted (exact) | measured / predicted (exact, CPU) |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     threads = sorted({k[2] for k in data})
     for e in index["models"]:
@@ -143,8 +147,9 @@ def section_models(models, index):
                 pe = fl.exact_flops(cs, n)["total"] / fl.exact_flops(c, n)["total"]
                 sp = ms(std) / ms(b) if std else None
                 spc = cpu_ms(std) / cpu_ms(b) if std else None
-                lines.append("| %s | %s | %d | %s | %s | %.1f | %s | %s | %.2f | %.2f | %s |" % (
-                    e["name"], v, t, fmt_ms(ms(b)), fmt_ms(cpu_ms(b)), b.get("FLOPS", 0) / 1e9,
+                gf = b.get("FLOPS", 0) / 1e9
+                lines.append("| %s | %s | %d | %s | %s | %.1f / %.1f | %s | %s | %.2f | %.2f | %s |" % (
+                    e["name"], v, t, fmt_ms(ms(b)), fmt_ms(cpu_ms(b)), gf, gf * ms(b) / cpu_ms(b),
                     "%.2f" % sp if sp else "–", "%.2f" % spc if spc else "–", pp, pe,
                     "%.0f%%" % (100 * (spc - 1) / (pe - 1)) if spc and pe > 1.0001 else "–"))
     lines.append("")
@@ -231,14 +236,27 @@ def section_kernels(kernels):
     for shape, d in dense.items():
         lines.append("| %s | %s | %s |" % (shape, *("%.1f" % (d[t]["FLOPS"] / 1e9) if t in d else "–" for t in (1, 2))))
     lines.append("")
-    lines += ["### LayerNorm, GELU, softmax, token mixing, GFLOP/s (one thread)", "",
-              "| kernel | path | shape | µs | GFLOP/s |", "|---|---|---|---:|---:|"]
-    for name, b in sorted(rows.items()):
+    lines += ["### LayerNorm, GELU, softmax, token mixing (one thread, CPU time)", "",
+              "µs and GFLOP/s per kernel path.", ""]
+    ew = {}
+    paths = []
+    for name, b in rows.items():
         m = re.match(r"(layernorm|gelu|gelu_tanh|softmax|token_mix)/(\w+)/([\w-]+)/(.*)", name)
         if m and m.group(3) in paper_shapes:
-            lines.append("| %s | %s | %s %s | %.1f | %.2f |" % (m.group(1), m.group(2), m.group(3), m.group(4),
-                                                              b["cpu_time"] * {"ns": 1e-3, "us": 1, "ms": 1e3}[b["time_unit"]],
-                                                              b.get("FLOPS", 0) / 1e9))
+            if m.group(2) not in paths:
+                paths.append(m.group(2))
+            ew.setdefault((m.group(1), m.group(3), m.group(4)), {})[m.group(2)] = b
+    paths.sort(key=lambda p: {"scalar": 0, "avx2": 1, "avx512": 2}.get(p, 3))
+    lines.append("| kernel | shape | " + " | ".join(paths) + " |")
+    lines.append("|---|---|" + "---:|" * len(paths))
+    kinds = ("layernorm", "gelu", "gelu_tanh", "softmax", "token_mix")
+    for (k, shape, dims), d in sorted(ew.items(), key=lambda x: (kinds.index(x[0][0]), paper_shapes.index(x[0][1]))):
+        cells = []
+        for p in paths:
+            b = d.get(p)
+            cells.append("%.1f µs, %.1f GF/s" % (b["cpu_time"] * {"ns": 1e-3, "us": 1, "ms": 1e3}[b["time_unit"]],
+                                                 b.get("FLOPS", 0) / 1e9) if b else "–")
+        lines.append("| %s | %s %s | %s |" % (k, shape, dims, " | ".join(cells)))
     lines.append("")
     return lines
 
