@@ -2,19 +2,12 @@
 
 #include <cmath>
 #include <set>
-#include <sstream>
+
+#include "shape_text.h"
 
 namespace attn::convert {
 
 namespace {
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::ostringstream s;
-  s << "[";
-  for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
-  s << "]";
-  return s.str();
-}
 
 Variant variant_of(const std::string& name) {
   if (name == "optimized") return Variant::Optimized;
@@ -76,7 +69,7 @@ class Builder {
     std::vector<int64_t> got = t.shape;
     while (got.size() > stored.size() && got.front() == 1) got.erase(got.begin());
     if (got != stored)
-      throw InputError("tensor '" + name + "' has shape " + shape_str(t.shape) + ", expected " + shape_str(stored));
+      throw InputError("tensor '" + name + "' has shape " + shape_text(t.shape) + ", expected " + shape_text(stored));
     for (float v : t.data)
       if (!std::isfinite(v)) throw InputError("tensor '" + name + "' holds a value that is not finite");
     GraphTensor out{name, shape, {}};

@@ -7,6 +7,7 @@
 #include "safetensors.h"
 #include "sha256.h"
 #include "writer.h"
+#include "shape_text.h"
 
 namespace attn::convert {
 
@@ -26,12 +27,6 @@ ConvertResult convert_tensors(const std::string& config_text, ModelConfig config
   ModelMetadata md{config_text, source};
   result.file = serialize_model(result.config, graph, md, embedded);
   return result;
-}
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
 }
 
 }  // namespace
@@ -85,8 +80,8 @@ std::vector<SampleData> make_samples(const Graph& graph, const SampleRequest& re
                          " outputs, the model gives " + std::to_string(shapes.size()));
       for (size_t o = 0; o < shapes.size(); ++o) {
         if (s.outputs[o].shape != shapes[o])
-          throw InputError(request.expected_name + ": " + item + ": has shape " + shape_str(s.outputs[o].shape) +
-                           ", the model's output for this input is " + shape_str(shapes[o]));
+          throw InputError(request.expected_name + ": " + item + ": has shape " + shape_text(s.outputs[o].shape) +
+                           ", the model's output for this input is " + shape_text(shapes[o]));
         size_t count = 1;
         for (int64_t d : shapes[o]) count *= size_t(d);
         if (s.outputs[o].f32.size() != count)

@@ -6,18 +6,11 @@
 #include <string>
 
 #include "safetensors.h"  // InputError
+#include "shape_text.h"
 
 namespace attn::convert {
 
 namespace {
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::ostringstream s;
-  s << "[";
-  for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
-  s << "]";
-  return s.str();
-}
 
 // An activation during the evaluation: doubles, or token ids for I32 inputs.
 struct Value {
@@ -152,7 +145,7 @@ class Evaluator {
       std::string want = "[";
       for (size_t i = 0; i < gv.shape.size(); ++i)
         want += (i ? ", " : "") + (gv.shape[i] == -1 ? "n ≤ " + std::to_string(g_.max_tokens) : std::to_string(gv.shape[i]));
-      throw InputError(what + " has shape " + shape_str(t.shape) + ", the model takes " + want + "]");
+      throw InputError(what + " has shape " + shape_text(t.shape) + ", the model takes " + want + "]");
     }
     size_t count = 1;
     for (int64_t d : t.shape) count *= size_t(d);

@@ -13,6 +13,7 @@
 #include <limits>
 #include <sstream>
 
+#include "shape_text.h"
 #include "attnmodel_generated.h"
 #include "error.h"
 #include "model.h"
@@ -41,14 +42,6 @@ constexpr size_t kMaxSamples = 64;
 constexpr int64_t kAny = std::numeric_limits<int64_t>::min();
 
 [[noreturn]] void invalid(const std::string& what) { fail(ATTN_ERROR_INVALID_MODEL, what); }
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::ostringstream s;
-  s << "[";
-  for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
-  s << "]";
-  return s.str();
-}
 
 }  // namespace
 
@@ -185,9 +178,9 @@ class Loader {
     int64_t count = 1;
     for (int64_t d : shape) {
       bool ok = (d >= 1 && d <= kMaxDim) || (allow_dynamic && d == -1);
-      if (!ok) invalid(what + " has invalid dimension " + std::to_string(d) + " in shape " + shape_str(shape));
+      if (!ok) invalid(what + " has invalid dimension " + std::to_string(d) + " in shape " + shape_text(shape));
       count *= (d == -1 ? m_.max_tokens : d);
-      if (count > kMaxElements) invalid(what + " has too many elements: shape " + shape_str(shape));
+      if (count > kMaxElements) invalid(what + " has too many elements: shape " + shape_text(shape));
     }
     return shape;
   }
@@ -206,7 +199,7 @@ class Loader {
       c.count = 1;
       for (int64_t d : c.shape) c.count *= static_cast<size_t>(d);
       if (t->size() != c.count * sizeof(float))
-        invalid(what + " has byte size " + std::to_string(t->size()) + " but shape " + shape_str(c.shape) +
+        invalid(what + " has byte size " + std::to_string(t->size()) + " but shape " + shape_text(c.shape) +
                 " needs " + std::to_string(c.count * sizeof(float)));
       if (t->offset() % kDataAlignment != 0)
         invalid(what + " data offset " + std::to_string(t->offset()) + " is not a multiple of 64");
@@ -234,11 +227,11 @@ class Loader {
       // float value, or the ids [n] themselves. Features are fixed sizes.
       for (size_t d = 0; d < info.shape.size(); ++d)
         if (info.shape[d] == -1 && (d > 0 || (info.shape.size() == 1 && info.dtype != ATTN_DTYPE_I32)))
-          invalid(what + " has shape " + shape_str(info.shape) +
+          invalid(what + " has shape " + shape_text(info.shape) +
                   ": only the first dimension of a value may be -1 (the sequence length), and not a float vector's");
       // Token ids are read for n positions, with n up to max_tokens.
       if (info.dtype == ATTN_DTYPE_I32 && (info.shape.empty() || (info.shape[0] != -1 && info.shape[0] != m_.max_tokens)))
-        invalid(what + " holds token ids with shape " + shape_str(info.shape) + ": its first dimension must be -1 or max_tokens (" +
+        invalid(what + " holds token ids with shape " + shape_text(info.shape) + ": its first dimension must be -1 or max_tokens (" +
                 std::to_string(m_.max_tokens) + ")");
       info.max_elements = 1;
       for (int64_t d : info.shape) {
@@ -271,8 +264,8 @@ class Loader {
     bool ok = t.shape.size() == expected.size();
     for (size_t i = 0; ok && i < expected.size(); ++i) ok = expected[i] == kAny || expected[i] == t.shape[i];
     if (!ok)
-      invalid(op + ": weight '" + field + "' (tensor '" + t.name + "') has shape " + shape_str(t.shape) +
-              ", expected " + shape_str(expected));
+      invalid(op + ": weight '" + field + "' (tensor '" + t.name + "') has shape " + shape_text(t.shape) +
+              ", expected " + shape_text(expected));
     return index;
   }
 
@@ -282,7 +275,7 @@ class Loader {
 
   void expect_value(const ValueInfo& v, attn_dtype dtype, std::vector<int64_t> shape, const std::string& op) {
     if (v.dtype != dtype || v.shape != shape)
-      invalid(op + ": value '" + v.name + "' has shape " + shape_str(v.shape) + ", expected " + shape_str(shape) +
+      invalid(op + ": value '" + v.name + "' has shape " + shape_text(v.shape) + ", expected " + shape_text(shape) +
               (v.dtype != dtype ? " with another dtype" : ""));
   }
 
@@ -416,7 +409,7 @@ class Loader {
             op.align_weight = weight(p->align_weight(), name, "align_weight", {kAny, kAny}, true);
             const auto& as = m_.tensors[op.align_weight].shape;
             if (as[0] != as[1] || as[0] < L)
-              invalid(name + ": align_weight has shape " + shape_str(as) + ", expected [L, L] with L >= " + std::to_string(L));
+              invalid(name + ": align_weight has shape " + shape_text(as) + ", expected [L, L] with L >= " + std::to_string(L));
             op.align_bias = weight(p->align_bias(), name, "align_bias", {as[0]}, false);
           } else if (p->align_weight() != -1 || p->align_bias() != -1) {
             invalid(name + ": only Super attention has align weights");
@@ -496,11 +489,11 @@ class Loader {
     out.info.name = v.name.c_str();
     out.info.dtype = v.dtype;
     const std::vector<int64_t> shape = read_shape(t->shape(), what, false);
-    if (shape.size() != v.shape.size()) invalid(what + " has shape " + shape_str(shape) + ", the model's is " + shape_str(v.shape));
+    if (shape.size() != v.shape.size()) invalid(what + " has shape " + shape_text(shape) + ", the model's is " + shape_text(v.shape));
     size_t count = 1;
     for (size_t i = 0; i < shape.size(); ++i) {
       const bool ok = v.shape[i] == -1 ? shape[i] <= m_.max_tokens : shape[i] == v.shape[i];
-      if (!ok) invalid(what + " has shape " + shape_str(shape) + ", the model's is " + shape_str(v.shape));
+      if (!ok) invalid(what + " has shape " + shape_text(shape) + ", the model's is " + shape_text(v.shape));
       out.info.shape[i] = shape[i];
       count *= size_t(shape[i]);
     }

@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "memory_plan.h"
+#include "shape_text.h"
 
 namespace attn {
 
@@ -252,11 +253,6 @@ void Session::set_input(size_t index, const void* data, size_t bytes, const int6
   if (!data) fail(ATTN_ERROR_INVALID_ARGUMENT, "input data is null");
   if (rank && !shape) fail(ATTN_ERROR_INVALID_ARGUMENT, "input shape is null");
   const ValueInfo& v = m.values[m.inputs[index]];
-  auto shape_text = [](const int64_t* s, size_t r) {
-    std::string t = "[";
-    for (size_t i = 0; i < r; ++i) t += (i ? ", " : "") + std::to_string(s[i]);
-    return t + "]";
-  };
   // Messages are built only on failure: set_input must not allocate.
   auto expected = [&] { return "input '" + v.name + "' expects shape " + shape_text(v.shape.data(), v.shape.size()); };
   if (rank != v.shape.size()) fail(ATTN_ERROR_SHAPE_MISMATCH, expected() + ", got " + shape_text(shape, rank));
