@@ -152,7 +152,7 @@ TEST_CASE("many sessions of one model run on several threads at once") {
   // shared and its caller's reference dropped midway.
   for (const char* fixture : {"gpt-super", "vit-super-cls-postnorm", "text-standard-fused-pad", "hf-gpt2-tiny"}) {
     CAPTURE(std::string(fixture));
-    shared_model(fixture, 4, 3, 40);
+    shared_model(fixture, 4, 3, 100);
   }
 }
 
