@@ -194,183 +194,280 @@ inline float dot(const float* q, const float* k, size_t dim) {
   return sum;
 }
 
-// q·k[s] for four keys at once, as one vector.
-inline float32x4_t dot4(const float* q, const float* k0, const float* k1, const float* k2, const float* k3,
-                        size_t dim) {
-  float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
-  size_t c = 0;
-  for (; c + 4 <= dim; c += 4) {
-    const float32x4_t qv = vld1q_f32(q + c);
-    a0 = vfmaq_f32(a0, qv, vld1q_f32(k0 + c));
-    a1 = vfmaq_f32(a1, qv, vld1q_f32(k1 + c));
-    a2 = vfmaq_f32(a2, qv, vld1q_f32(k2 + c));
-    a3 = vfmaq_f32(a3, qv, vld1q_f32(k3 + c));
-  }
-  float32x4_t dots = vpaddq_f32(vpaddq_f32(a0, a1), vpaddq_f32(a2, a3));
-  if (c < dim) {
-    float tail[4] = {0, 0, 0, 0};
-    for (; c < dim; ++c) {
-      tail[0] += q[c] * k0[c];
-      tail[1] += q[c] * k1[c];
-      tail[2] += q[c] * k2[c];
-      tail[3] += q[c] * k3[c];
-    }
-    dots = vaddq_f32(dots, vld1q_f32(tail));
-  }
-  return dots;
-}
-
-// out[c .. c + 4V) = inv · Σ_s p[s] v[s][c .. c + 4V), skipping masked keys.
-template <int V>
-inline void weighted_sum(const float* p, const float* v, size_t v_stride, size_t keys, const uint8_t* masked,
-                         float inv, float* out) {
-  float32x4_t acc[V];
-  for (int j = 0; j < V; ++j) acc[j] = vdupq_n_f32(0.0f);
-  for (size_t s = 0; s < keys; ++s, v += v_stride) {
-    if (masked && masked[s]) continue;
-    const float ps = p[s];
-    for (int j = 0; j < V; ++j) acc[j] = vfmaq_n_f32(acc[j], vld1q_f32(v + 4 * j), ps);
-  }
-  for (int j = 0; j < V; ++j) vst1q_f32(out + 4 * j, vmulq_n_f32(acc[j], inv));
-}
-
-void attention_head(const AttentionHeadArgs& a) {
-  const float neg_inf = -std::numeric_limits<float>::infinity();
-  const size_t dim = a.dim;
-  const uint8_t* masked = a.key_masked;
-  float* scores = a.scratch;  // n floats of the scratch are enough here
-  for (size_t t = a.row_begin; t < a.row_end; ++t) {
-    const float* q = a.q + t * a.q_stride;
-    const size_t keys = a.causal ? t + a.q_offset + 1 : a.n;
-
-    // Scores, four keys at a time, and their maximum.
-    float32x4_t vmax = vdupq_n_f32(neg_inf);
-    size_t s = 0;
-    for (; s + 4 <= keys; s += 4) {
-      const float* k = a.k + s * a.k_stride;
-      float32x4_t d = vmulq_n_f32(dot4(q, k, k + a.k_stride, k + 2 * a.k_stride, k + 3 * a.k_stride, dim), a.scale);
-      if (masked) {
-        const uint32_t m[4] = {masked[s], masked[s + 1], masked[s + 2], masked[s + 3]};
-        d = vbslq_f32(vtstq_u32(vld1q_u32(m), vld1q_u32(m)), vdupq_n_f32(neg_inf), d);
-      }
-      vst1q_f32(scores + s, d);
-      vmax = vmaxq_f32(vmax, d);
-    }
-    float max = vmaxvq_f32(vmax);
-    for (; s < keys; ++s) {
-      scores[s] = masked && masked[s] ? neg_inf : dot(q, a.k + s * a.k_stride, dim) * a.scale;
-      max = std::max(max, scores[s]);
-    }
-
-    // p = e^(score - max), 0 for masked keys; their sum.
-    const float32x4_t vmax_all = vdupq_n_f32(max);
-    float32x4_t vsum = vdupq_n_f32(0.0f);
-    s = 0;
-    for (; s + 4 <= keys; s += 4) {
-      const float32x4_t sc = vld1q_f32(scores + s);
-      float32x4_t p = exp4(vsubq_f32(sc, vmax_all));
-      if (masked) p = vbslq_f32(vceqq_f32(sc, vdupq_n_f32(neg_inf)), vdupq_n_f32(0.0f), p);
-      vst1q_f32(scores + s, p);
-      vsum = vaddq_f32(vsum, p);
-    }
-    float sum = vaddvq_f32(vsum);
-    if (s < keys) {
-      float tail[4] = {neg_inf, neg_inf, neg_inf, neg_inf};
-      std::copy(scores + s, scores + keys, tail);
-      const float32x4_t sc = vld1q_f32(tail);
-      const float32x4_t p =
-          vbslq_f32(vceqq_f32(sc, vdupq_n_f32(neg_inf)), vdupq_n_f32(0.0f), exp4(vsubq_f32(sc, vmax_all)));
-      vst1q_f32(tail, p);
-      for (size_t i = 0; s + i < keys; ++i) {
-        scores[s + i] = tail[i];
-        sum += tail[i];
-      }
-    }
-    const float inv = 1.0f / sum;
-
-    // out = Σ p[s] v[s] / sum, in column blocks held in registers.
-    float* out = a.out + t * a.out_stride;
+// scale · q[i]·k[s] for R query rows and keys [0, keys), into scores + i·np.
+// Four keys at a time: each k vector loaded serves the R rows, and the R×4
+// dot products stay in registers until a pairwise reduction gives, per row,
+// one vector of four scores.
+template <int R>
+inline void score_rows(const float* const* q, const float* k, size_t k_stride, size_t dim, size_t keys, float scale,
+                       float* scores, size_t np) {
+  size_t s = 0;
+  for (; s + 4 <= keys; s += 4) {
+    const float* kr[4] = {k + s * k_stride, k + (s + 1) * k_stride, k + (s + 2) * k_stride, k + (s + 3) * k_stride};
+    float32x4_t acc[R][4];
+    for (int i = 0; i < R; ++i)
+      for (int j = 0; j < 4; ++j) acc[i][j] = vdupq_n_f32(0.0f);
     size_t c = 0;
-    for (; c + 32 <= dim; c += 32) weighted_sum<8>(scores, a.v + c, a.v_stride, keys, masked, inv, out + c);
-    for (; c + 16 <= dim; c += 16) weighted_sum<4>(scores, a.v + c, a.v_stride, keys, masked, inv, out + c);
-    for (; c + 4 <= dim; c += 4) weighted_sum<1>(scores, a.v + c, a.v_stride, keys, masked, inv, out + c);
-    if (c < dim) {
-      float acc[3] = {0, 0, 0};
-      const float* v = a.v + c;
-      for (size_t s2 = 0; s2 < keys; ++s2, v += a.v_stride) {
-        if (masked && masked[s2]) continue;
-        for (size_t j = 0; c + j < dim; ++j) acc[j] += scores[s2] * v[j];
+    for (; c + 4 <= dim; c += 4) {
+      float32x4_t kv[4];
+      for (int j = 0; j < 4; ++j) kv[j] = vld1q_f32(kr[j] + c);
+      for (int i = 0; i < R; ++i) {
+        const float32x4_t qv = vld1q_f32(q[i] + c);
+        for (int j = 0; j < 4; ++j) acc[i][j] = vfmaq_f32(acc[i][j], qv, kv[j]);
       }
-      for (size_t j = 0; c + j < dim; ++j) out[c + j] = acc[j] * inv;
+    }
+    for (int i = 0; i < R; ++i) {
+      float32x4_t d = vpaddq_f32(vpaddq_f32(acc[i][0], acc[i][1]), vpaddq_f32(acc[i][2], acc[i][3]));
+      if (c < dim) {
+        float tail[4] = {0, 0, 0, 0};
+        for (size_t cc = c; cc < dim; ++cc)
+          for (int j = 0; j < 4; ++j) tail[j] += q[i][cc] * kr[j][cc];
+        d = vaddq_f32(d, vld1q_f32(tail));
+      }
+      vst1q_f32(scores + i * np + s, vmulq_n_f32(d, scale));
     }
   }
+  for (; s < keys; ++s)
+    for (int i = 0; i < R; ++i) scores[i * np + s] = dot(q[i], k + s * k_stride, dim) * scale;
 }
 
-// Rows t .. t+R of y, columns c .. c+4V: bias + Σ_s w[t+i, s] x[s]. Sources
-// below `common` are shared by all R rows; from `common` to `last`, row t+i
-// takes source s only when s ≤ t+i (causal).
+// row[s] <- e^(row[s] - max) over s < keys, 0 for masked keys; returns the sum.
+inline float softmax_numerators(float* row, size_t keys, const uint8_t* masked) {
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  if (masked)
+    for (size_t s = 0; s < keys; ++s)
+      if (masked[s]) row[s] = neg_inf;
+  float32x4_t vmax = vdupq_n_f32(neg_inf);
+  size_t s = 0;
+  for (; s + 4 <= keys; s += 4) vmax = vmaxq_f32(vmax, vld1q_f32(row + s));
+  float max = vmaxvq_f32(vmax);
+  for (; s < keys; ++s) max = std::max(max, row[s]);
+  const float32x4_t m = vdupq_n_f32(max);
+  float32x4_t vsum = vdupq_n_f32(0.0f);
+  for (s = 0; s + 4 <= keys; s += 4) {
+    const float32x4_t sc = vld1q_f32(row + s);
+    float32x4_t p = exp4(vsubq_f32(sc, m));
+    if (masked) p = vbslq_f32(vceqq_f32(sc, vdupq_n_f32(neg_inf)), vdupq_n_f32(0.0f), p);
+    vst1q_f32(row + s, p);
+    vsum = vaddq_f32(vsum, p);
+  }
+  float sum = vaddvq_f32(vsum);
+  if (s < keys) {
+    float tail[4] = {neg_inf, neg_inf, neg_inf, neg_inf};
+    std::copy(row + s, row + keys, tail);
+    const float32x4_t sc = vld1q_f32(tail);
+    vst1q_f32(tail, vbslq_f32(vceqq_f32(sc, vdupq_n_f32(neg_inf)), vdupq_n_f32(0.0f), exp4(vsubq_f32(sc, m))));
+    for (size_t i = 0; s + i < keys; ++i) {
+      row[s + i] = tail[i];
+      sum += tail[i];
+    }
+  }
+  return sum;
+}
+
+// R rows of y = init + Σ_s w[i][s] x[s], columns c .. c+4V, then × mul[i].
+// Rows are w_stride (w), x_stride (x) and y_stride (y) floats apart; init and
+// mul (per row) may be null (0 and 1). Sources below `common` are shared by
+// all R rows; from `common` to `last`, row i takes source s only when
+// s ≤ diag + i (causal).
 template <int R, int V>
-inline void mix_block(const float* w, size_t w_stride, const float* bias, const float* x, float* y, size_t cols,
-                      size_t t, size_t c, size_t common, size_t last) {
+inline void mix_block(const float* w, size_t w_stride, const float* x, size_t x_stride, float* y, size_t y_stride,
+                      const float* init, const float* mul, size_t c, size_t common, size_t last, size_t diag) {
   float32x4_t acc[R][V];
   for (int i = 0; i < R; ++i) {
-    const float32x4_t b = vdupq_n_f32(bias ? bias[t + i] : 0.0f);
+    const float32x4_t b = vdupq_n_f32(init ? init[i] : 0.0f);
     for (int j = 0; j < V; ++j) acc[i][j] = b;
   }
   const float* xs = x + c;
-  for (size_t s = 0; s < common; ++s, xs += cols) {
+  for (size_t s = 0; s < common; ++s, xs += x_stride) {
     float32x4_t xv[V];
     for (int j = 0; j < V; ++j) xv[j] = vld1q_f32(xs + 4 * j);
     for (int i = 0; i < R; ++i) {
-      const float ws = w[(t + i) * w_stride + s];
+      const float ws = w[i * w_stride + s];
       for (int j = 0; j < V; ++j) acc[i][j] = vfmaq_n_f32(acc[i][j], xv[j], ws);
     }
   }
-  for (size_t s = common; s < last; ++s, xs += cols) {
+  for (size_t s = common; s < last; ++s, xs += x_stride) {
     for (int i = 0; i < R; ++i) {
-      if (s > t + i) continue;
-      const float ws = w[(t + i) * w_stride + s];
+      if (s > diag + i) continue;
+      const float ws = w[i * w_stride + s];
       for (int j = 0; j < V; ++j) acc[i][j] = vfmaq_n_f32(acc[i][j], vld1q_f32(xs + 4 * j), ws);
     }
   }
   for (int i = 0; i < R; ++i)
-    for (int j = 0; j < V; ++j) vst1q_f32(y + (t + i) * cols + c + 4 * j, acc[i][j]);
+    for (int j = 0; j < V; ++j)
+      vst1q_f32(y + i * y_stride + c + 4 * j, mul ? vmulq_n_f32(acc[i][j], mul[i]) : acc[i][j]);
 }
 
-// The last cols % 4 columns of one row, in scalar code.
-inline void mix_tail(const float* w, size_t w_stride, const float* bias, const float* x, float* y, size_t cols,
-                     size_t t, size_t c, size_t sources) {
-  for (size_t j = c; j < cols; ++j) {
-    float acc = bias ? bias[t] : 0.0f;
-    for (size_t s = 0; s < sources; ++s) acc += w[t * w_stride + s] * x[s * cols + j];
-    y[t * cols + j] = acc;
+// mix_block over all `cols` columns: blocks of 16 (or 32 for one row), of 4,
+// then the last cols % 4 in scalar code.
+template <int R>
+inline void mix_rows(const float* w, size_t w_stride, const float* x, size_t x_stride, float* y, size_t y_stride,
+                     size_t cols, const float* init, const float* mul, size_t common, size_t last, size_t diag) {
+  size_t c = 0;
+  if constexpr (R == 1)
+    for (; c + 32 <= cols; c += 32)
+      mix_block<R, 8>(w, w_stride, x, x_stride, y, y_stride, init, mul, c, common, last, diag);
+  for (; c + 16 <= cols; c += 16) mix_block<R, 4>(w, w_stride, x, x_stride, y, y_stride, init, mul, c, common, last, diag);
+  for (; c + 4 <= cols; c += 4) mix_block<R, 1>(w, w_stride, x, x_stride, y, y_stride, init, mul, c, common, last, diag);
+  for (int i = 0; i < R && c < cols; ++i) {
+    const size_t sources = std::max(common, std::min(last, diag + i + 1));
+    for (size_t j = c; j < cols; ++j) {
+      float acc = init ? init[i] : 0.0f;
+      for (size_t s = 0; s < sources; ++s) acc += w[i * w_stride + s] * x[s * x_stride + j];
+      y[i * y_stride + j] = mul ? acc * mul[i] : acc;
+    }
   }
 }
 
+// Query rows in blocks of four: the four rows' scores come from one pass over
+// K, and their weighted sums from one pass over V. The scratch holds four
+// rows of n scores (attention_scratch_floats(n, dim) ≥ 4·⌈n/16⌉·16).
+void attention_head(const AttentionHeadArgs& a) {
+  const size_t np = (a.n + 15) / 16 * 16;
+  float* scores = a.scratch;
+  size_t t = a.row_begin;
+  for (; t + 4 <= a.row_end; t += 4) {
+    const float* q[4] = {a.q + t * a.q_stride, a.q + (t + 1) * a.q_stride, a.q + (t + 2) * a.q_stride,
+                         a.q + (t + 3) * a.q_stride};
+    const size_t first_keys = a.causal ? t + a.q_offset + 1 : a.n;  // row t's keys; row t+i has i more when causal
+    const size_t all_keys = a.causal ? first_keys + 3 : a.n;
+    score_rows<4>(q, a.k, a.k_stride, a.dim, all_keys, a.scale, scores, np);
+    float inv[4];
+    for (size_t i = 0; i < 4; ++i)
+      inv[i] = 1.0f / softmax_numerators(scores + i * np, a.causal ? first_keys + i : a.n, a.key_masked);
+    mix_rows<4>(scores, np, a.v, a.v_stride, a.out + t * a.out_stride, a.out_stride, a.dim, nullptr, inv, first_keys,
+                all_keys, t + a.q_offset);
+  }
+  for (; t < a.row_end; ++t) {
+    const float* q = a.q + t * a.q_stride;
+    const size_t keys = a.causal ? t + a.q_offset + 1 : a.n;
+    score_rows<1>(&q, a.k, a.k_stride, a.dim, keys, a.scale, scores, np);
+    const float inv = 1.0f / softmax_numerators(scores, keys, a.key_masked);
+    mix_rows<1>(scores, np, a.v, a.v_stride, a.out + t * a.out_stride, a.out_stride, a.dim, nullptr, &inv, keys, keys,
+                t + a.q_offset);
+  }
+}
+
+// Four rows at a time: each x[s] vector loaded serves all four.
 void token_mix(const float* w, size_t w_stride, const float* bias, const float* x, float* y, size_t n,
                size_t row_begin, size_t row_end, size_t cols, bool causal) {
   size_t t = row_begin;
-  // Four rows at a time: each x[s] vector loaded once serves all four.
-  for (; t + 4 <= row_end; t += 4) {
-    const size_t common = causal ? t + 1 : n, last = causal ? t + 4 : n;
-    size_t c = 0;
-    for (; c + 16 <= cols; c += 16) mix_block<4, 4>(w, w_stride, bias, x, y, cols, t, c, common, last);
-    for (; c + 4 <= cols; c += 4) mix_block<4, 1>(w, w_stride, bias, x, y, cols, t, c, common, last);
-    for (size_t i = 0; i < 4; ++i) mix_tail(w, w_stride, bias, x, y, cols, t + i, c, causal ? t + i + 1 : n);
-  }
+  for (; t + 4 <= row_end; t += 4)
+    mix_rows<4>(w + t * w_stride, w_stride, x, cols, y + t * cols, cols, cols, bias ? bias + t : nullptr, nullptr,
+                causal ? t + 1 : n, causal ? t + 4 : n, t);
   for (; t < row_end; ++t) {
     const size_t sources = causal ? t + 1 : n;
-    size_t c = 0;
-    for (; c + 32 <= cols; c += 32) mix_block<1, 8>(w, w_stride, bias, x, y, cols, t, c, sources, sources);
-    for (; c + 4 <= cols; c += 4) mix_block<1, 1>(w, w_stride, bias, x, y, cols, t, c, sources, sources);
-    mix_tail(w, w_stride, bias, x, y, cols, t, c, sources);
+    mix_rows<1>(w + t * w_stride, w_stride, x, cols, y + t * cols, cols, cols, bias ? bias + t : nullptr, nullptr,
+                sources, sources, t);
+  }
+}
+
+// --- Dense layers: GEMM on weights packed once into panels of kNR = 16
+// columns, [panel][k][16], zero-padded past n. A tile is kMR = 6 rows × 16
+// columns: 24 accumulators, four B vectors and one broadcast A value, 29 of
+// the 32 vector registers. The depth is blocked by kKC so that a panel's
+// block of W (16 KiB) stays in L1 while every row tile passes over it.
+constexpr size_t kNR = 16;
+constexpr size_t kMR = 6;
+constexpr size_t kKC = 256;
+
+size_t gemm_packed_floats(size_t n, size_t k) { return (n + kNR - 1) / kNR * k * kNR; }
+
+void gemm_pack(const float* w, size_t n, size_t k, float* packed) {
+  for (size_t p = 0; p < (n + kNR - 1) / kNR; ++p)
+    for (size_t kk = 0; kk < k; ++kk)
+      for (size_t j = 0; j < kNR; ++j) {
+        const size_t col = p * kNR + j;
+        *packed++ = col < n ? w[col * k + kk] : 0.0f;
+      }
+}
+
+inline float32x4_t epilogue4(Epilogue e, float32x4_t v) {
+  switch (e) {
+    case Epilogue::Gelu: return gelu4(v);
+    case Epilogue::GeluTanh: return gelu_tanh4(v);
+    case Epilogue::Relu: return relu4(v);
+    default: return v;
+  }
+}
+
+// c[ROWS, cols] (+)= a[ROWS, kc] · b[kc, 16] for one depth block: starting
+// from c (later blocks), the bias or 0 (the first); the epilogue after the
+// last. cols < 16 on the last panel, whose padding columns are computed but
+// not stored.
+template <int ROWS>
+inline void gemm_tile(const float* a, size_t a_stride, const float* b, size_t kc, float* c, size_t c_stride,
+                      size_t cols, const float* bias, bool first, bool last, Epilogue e) {
+  float32x4_t acc[ROWS][4];
+  for (int r = 0; r < ROWS; ++r) {
+    const float* init = !first ? c + r * c_stride : bias;
+    if (!init) {
+      for (int j = 0; j < 4; ++j) acc[r][j] = vdupq_n_f32(0.0f);
+    } else if (cols == kNR) {
+      for (int j = 0; j < 4; ++j) acc[r][j] = vld1q_f32(init + 4 * j);
+    } else {
+      float buf[kNR] = {};
+      std::copy(init, init + cols, buf);
+      for (int j = 0; j < 4; ++j) acc[r][j] = vld1q_f32(buf + 4 * j);
+    }
+  }
+  for (size_t kk = 0; kk < kc; ++kk, b += kNR) {
+    const float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4), b2 = vld1q_f32(b + 8), b3 = vld1q_f32(b + 12);
+    for (int r = 0; r < ROWS; ++r) {
+      const float x = a[r * a_stride + kk];
+      acc[r][0] = vfmaq_n_f32(acc[r][0], b0, x);
+      acc[r][1] = vfmaq_n_f32(acc[r][1], b1, x);
+      acc[r][2] = vfmaq_n_f32(acc[r][2], b2, x);
+      acc[r][3] = vfmaq_n_f32(acc[r][3], b3, x);
+    }
+  }
+  for (int r = 0; r < ROWS; ++r) {
+    if (last && e != Epilogue::None)
+      for (int j = 0; j < 4; ++j) acc[r][j] = epilogue4(e, acc[r][j]);
+    float* row = c + r * c_stride;
+    if (cols == kNR) {
+      for (int j = 0; j < 4; ++j) vst1q_f32(row + 4 * j, acc[r][j]);
+    } else {
+      float buf[kNR];
+      for (int j = 0; j < 4; ++j) vst1q_f32(buf + 4 * j, acc[r][j]);
+      std::copy(buf, buf + cols, row);
+    }
+  }
+}
+
+// c[m, n] = epilogue(a · Wᵀ + bias) over the columns of panels
+// [panel_begin, panel_end).
+void gemm(const float* a, size_t a_stride, size_t m, size_t k, const float* packed, const float* bias, Epilogue e,
+          float* c, size_t c_stride, size_t n, size_t panel_begin, size_t panel_end) {
+  for (size_t k0 = 0; k0 < k; k0 += kKC) {
+    const size_t kc = std::min(kKC, k - k0);
+    const bool first = k0 == 0, last = k0 + kc == k;
+    for (size_t p = panel_begin; p < panel_end; ++p) {
+      const float* b = packed + p * k * kNR + k0 * kNR;
+      const size_t cols = std::min(kNR, n - p * kNR);
+      const float* panel_bias = bias ? bias + p * kNR : nullptr;
+      for (size_t m0 = 0; m0 < m; m0 += kMR) {
+        const float* at = a + m0 * a_stride + k0;
+        float* ct = c + m0 * c_stride + p * kNR;
+        switch (std::min(kMR, m - m0)) {
+          case 6: gemm_tile<6>(at, a_stride, b, kc, ct, c_stride, cols, panel_bias, first, last, e); break;
+          case 5: gemm_tile<5>(at, a_stride, b, kc, ct, c_stride, cols, panel_bias, first, last, e); break;
+          case 4: gemm_tile<4>(at, a_stride, b, kc, ct, c_stride, cols, panel_bias, first, last, e); break;
+          case 3: gemm_tile<3>(at, a_stride, b, kc, ct, c_stride, cols, panel_bias, first, last, e); break;
+          case 2: gemm_tile<2>(at, a_stride, b, kc, ct, c_stride, cols, panel_bias, first, last, e); break;
+          default: gemm_tile<1>(at, a_stride, b, kc, ct, c_stride, cols, panel_bias, first, last, e); break;
+        }
+      }
+    }
   }
 }
 
 }  // namespace
 
 const Kernels& neon_kernels() {
-  static const Kernels table = {"neon", layernorm, gelu, gelu_tanh, relu, add, attention_head, token_mix};
+  static const Kernels table = {"neon",      layernorm, gelu,     gelu_tanh,          relu,      add,
+                                attention_head, token_mix, kNR, gemm_packed_floats, gemm_pack, gemm};
   return table;
 }
 
