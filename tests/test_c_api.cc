@@ -208,3 +208,75 @@ TEST_CASE("profiling splits run time by operator class") {
   attn_session_release(s);
   attn_model_release(model);
 }
+
+TEST_CASE("every entry point refuses null handles and pointers with a status") {
+  size_t count = 0;
+  int64_t tokens = 0;
+  const char* text = nullptr;
+  const void* data = nullptr;
+  attn_tensor_info info;
+  double seconds[ATTN_OP_CLASS_COUNT];
+  uint64_t runs = 0;
+  const int32_t ids[1] = {0};
+  CHECK(attn_model_output_count(nullptr, &count) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_model_input_info(nullptr, 0, &info) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_model_max_tokens(nullptr, &tokens) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_model_metadata(nullptr, "family", &text) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_model_sample_count(nullptr, &count) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_model_sample_input(nullptr, 0, 0, &info, &data) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_model_sample_output(nullptr, 0, 0, &info, &data) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_session_output_info(nullptr, 0, &info) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_session_decode(nullptr, ids, 1) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_session_reset(nullptr) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_session_position(nullptr, &count) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_session_cache_info(nullptr, &count, &count) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_session_profile(nullptr, seconds, &runs) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_session_profile_reset(nullptr) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(std::strlen(attn_kernel_path()) > 0);
+
+  attn::test::Loaded m(attn::test::convert_fixture("text-standard-fused-pad"));
+  CHECK(attn_model_input_count(m.model, nullptr) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_model_input_info(m.model, 0, nullptr) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_model_max_tokens(m.model, nullptr) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_model_metadata(m.model, nullptr, &text) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_model_metadata(m.model, "family", nullptr) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_model_sample_input(m.model, 0, 0, nullptr, &data) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_model_sample_input(m.model, 1000, 0, &info, &data) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_session_output_info(m.session, 0, nullptr) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_session_position(m.session, nullptr) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_session_profile(m.session, nullptr, &runs) == ATTN_ERROR_INVALID_ARGUMENT);
+
+  attn_tensor_info in;
+  REQUIRE(attn_model_input_info(m.model, 0, &in) == ATTN_OK);
+  std::vector<int32_t> tokens_in(size_t(in.shape[0]), 1);
+  const size_t bytes = tokens_in.size() * 4;
+  // A shape pointer that is null, or more dimensions than any input has.
+  CHECK(attn_session_set_input(m.session, 0, tokens_in.data(), bytes, nullptr, 1) == ATTN_ERROR_INVALID_ARGUMENT);
+  int64_t big[ATTN_MAX_RANK + 1] = {in.shape[0], 1, 1, 1, 1, 1, 1, 1, 1};
+  CHECK(attn_session_set_input(m.session, 0, tokens_in.data(), bytes, big, ATTN_MAX_RANK + 1) == ATTN_ERROR_SHAPE_MISMATCH);
+  // Bytes for a float tensor of another size: the dtype is the model's, so a wrong size is a wrong dtype too.
+  CHECK(attn_session_set_input(m.session, 0, tokens_in.data(), bytes * 2, in.shape, 1) == ATTN_ERROR_SHAPE_MISMATCH);
+  REQUIRE(attn_session_set_input(m.session, 0, tokens_in.data(), bytes, in.shape, 1) == ATTN_OK);
+  REQUIRE(attn_session_run(m.session) == ATTN_OK);
+  CHECK(attn_session_get_output(m.session, 0, nullptr, 1024) == ATTN_ERROR_INVALID_ARGUMENT);
+  // A text classifier has no decode cache: decoding is refused, not attempted.
+  CHECK(attn_session_decode(m.session, ids, 1) == ATTN_ERROR_BAD_STATE);
+  CHECK(mentions("causal"));
+}
+
+TEST_CASE("decoding refuses bad token lists with a status") {
+  attn::test::Loaded m(attn::test::convert_fixture("gpt-super"));
+  int64_t L = 0;
+  REQUIRE(attn_model_max_tokens(m.model, &L) == ATTN_OK);
+  const int32_t ids[2] = {1, 2};
+  CHECK(attn_session_decode(m.session, nullptr, 1) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_session_decode(m.session, ids, 0) == ATTN_ERROR_INVALID_ARGUMENT);
+  const int32_t outside[1] = {1 << 30};
+  CHECK(attn_session_decode(m.session, outside, 1) == ATTN_ERROR_OUT_OF_RANGE);
+  std::vector<int32_t> many(size_t(L) + 1, 1);
+  CHECK(attn_session_decode(m.session, many.data(), many.size()) == ATTN_ERROR_OUT_OF_RANGE);
+  CHECK(attn_session_decode(m.session, ids, 2) == ATTN_OK);
+  size_t position = 0;
+  REQUIRE(attn_session_position(m.session, &position) == ATTN_OK);
+  CHECK(position == 2);
+}

@@ -209,7 +209,10 @@ attn_status attn_model_sample_output(const attn_model* model, size_t sample, siz
 
 const char* attn_op_class_name(attn_op_class op_class) {
   static const char* names[] = {"attention", "dense", "norm", "activation", "other"};
-  return unsigned(op_class) < ATTN_OP_CLASS_COUNT ? names[op_class] : "unknown";
+  // A C caller may pass any int: read it as one, not as a C++ enum.
+  int value;
+  std::memcpy(&value, &op_class, sizeof value);
+  return value >= 0 && value < ATTN_OP_CLASS_COUNT ? names[value] : "unknown";
 }
 
 attn_status attn_session_profile(const attn_session* session, double* out_seconds, uint64_t* out_runs) {
