@@ -203,3 +203,21 @@ TEST_CASE("refusals of a weight name the tensor and its place in the file") {
   CHECK(message().find("file offset") != std::string::npos);
   attn_model_release(model);
 }
+
+TEST_CASE("causal attention runs over the free sequence length only") {
+  // Decoding writes each causal layer's new rows into a cache of L rows at
+  // the current position: a layer whose input has a fixed number of rows
+  // would write all of them there, past the cache's end.
+  Graph g;
+  g.max_tokens = 8;
+  const int ids = value(g, "ids", {8}, ATTN_DTYPE_I32), x = value(g, "x", {8, 4}), y = value(g, "y", {8, 4});
+  g.ops.push_back(token_embed(ids, x, tensor(g, "table", {10, 4}), tensor(g, "pos", {8, 4})));
+  OpInfo a = op_of(OpKind::Attention, {x}, y);
+  a.variant = Variant::Efficient;
+  a.heads = 1, a.head_dim = 4, a.scale = 0.5f, a.causal = true;
+  a.weight = tensor(g, "q", {4, 4}), a.out_weight = tensor(g, "out", {4, 4}), a.out_bias = tensor(g, "out_b", {4});
+  g.ops.push_back(a);
+  g.inputs = {ids};
+  g.outputs = {y};
+  expect_refused(g, {"op 1 (Attention", "causal", "[-1, d]"});
+}

@@ -392,6 +392,11 @@ class Loader {
             invalid(name + ": heads " + std::to_string(op.heads) + " × head_dim " + std::to_string(op.head_dim) +
                     " does not equal d = " + std::to_string(d));
           if (!(op.scale > 0) || !std::isfinite(op.scale)) invalid(name + ": attention scale must be positive");
+          // A causal layer's keys and values are cached by position for
+          // decoding, so its rows must be the run's sequence length.
+          if (op.causal && n != -1)
+            invalid(name + ": causal attention input '" + x.name + "' has shape " + shape_text(x.shape) +
+                    ", expected [-1, d] (causal layers run over the free sequence length)");
           if (op.pad_id >= 0) {
             const ValueInfo& ids = value(op, 1, false);
             if (ids.dtype != ATTN_DTYPE_I32 || ids.shape != std::vector<int64_t>{n})
