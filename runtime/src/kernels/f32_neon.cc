@@ -4,9 +4,11 @@
 //
 // Every kernel takes and returns float32 and must stay within the scalar
 // reference's numerical contract (tests/test_kernels.cc: 1e-6 relative for
-// the activations, 2e-5 for attention), so all arithmetic here is float32
-// with fused multiply-adds; see dispatch.cc for why no fp16 or dot-product
-// variant is selected.
+// the activations, 2e-5 for attention and GEMM), so all arithmetic here is
+// float32 with fused multiply-adds. Half-precision arithmetic (FEAT_FP16,
+// about 5e-4 relative per operation) cannot meet that, and the dot-product
+// instructions (SDOT/UDOT) are for int8, which attn does not use: no variant
+// of this path needs either, so there is nothing to detect beyond NEON itself.
 
 #if !defined(__aarch64__)
 #error "f32_neon.cc is compiled for aarch64 only"
@@ -26,8 +28,8 @@ namespace {
 // e^x in each lane, within 2 ulp, for x in [-87, 88]; x is clamped to that
 // range, so e^-inf gives about 1.6e-38 rather than 0 (callers that need an
 // exact 0, as for masked keys, select it themselves). Cephes' expf: x = n ln2
-// + r with |r| ≤ ln2/2, e^r by a degree-6 polynomial, 2^n through the exponent
-// bits.
+// + r with |r| ≤ ln2/2, e^r = 1 + r + r²·P(r) with P of degree 5, 2^n through
+// the exponent bits.
 inline float32x4_t exp4(float32x4_t x) {
   x = vminq_f32(vmaxq_f32(x, vdupq_n_f32(-87.0f)), vdupq_n_f32(88.0f));
   const float32x4_t n = vrndnq_f32(vmulq_n_f32(x, 1.44269504088896341f));
