@@ -11,9 +11,11 @@
 #include <limits>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "error.h"
 #include "memory_plan.h"
+#include "parallel.h"
 #include "shape_text.h"
 
 namespace attn {
@@ -44,9 +46,17 @@ Session::Session(std::shared_ptr<const Model> model, uint32_t threads, bool prof
     : model_(std::move(model)), kernels_(kernels()), profiling_(profile) {
   initialize_xnnpack();
   if (threads > 1024) fail(ATTN_ERROR_INVALID_ARGUMENT, "threads " + std::to_string(threads) + " is more than 1024");
-  pool_ = pthreadpool_create(threads);
-  if (!pool_) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot create a thread pool of " + std::to_string(threads) + " threads");
+  threads_ = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
   try {
+    // attn's own kernels run on workers_; XNNPACK on pool_, which only layers
+    // without an own GEMM use when there are several threads.
+    if (threads_ > 1) {
+      workers_ = std::make_unique<WorkerPool>(threads_);
+      if (!kernels_.gemm) {
+        pool_ = pthreadpool_create(threads_);
+        if (!pool_) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot create a thread pool of " + std::to_string(threads_) + " threads");
+      }
+    }
     plan();
     create_operators();
   } catch (...) {
@@ -74,6 +84,7 @@ void Session::release() {
   cache_ = nullptr;
   if (pool_) pthreadpool_destroy(pool_);
   pool_ = nullptr;
+  workers_.reset();
 }
 
 // Every value and every op's scratch becomes a buffer request; model inputs
@@ -180,15 +191,16 @@ void check_lower_triangular(const ConstTensor& w) {
 }
 
 // Large layers use the kernel path's own GEMM where it has one: it measured
-// faster than XNNPACK's there, and about even or slower on small layers.
-// ATTN_DENSE=xnnpack or ATTN_DENSE=gemm forces one for every layer.
-bool use_own_gemm(const Kernels& k, size_t in_features, size_t out_features) {
+// faster than XNNPACK's there, and about even or slower on small layers. With
+// several threads every layer does, so that all work goes through the same
+// worker pool. ATTN_DENSE=xnnpack or ATTN_DENSE=gemm forces one for every layer.
+bool use_own_gemm(const Kernels& k, size_t in_features, size_t out_features, size_t threads) {
   static const std::string forced = [] {
     const char* v = std::getenv("ATTN_DENSE");
     return std::string(v ? v : "");
   }();
   if (!k.gemm || forced == "xnnpack") return false;
-  return forced == "gemm" || (in_features >= 512 && in_features * out_features >= (size_t{1} << 18));
+  return forced == "gemm" || threads > 1 || (in_features >= 512 && in_features * out_features >= (size_t{1} << 18));
 }
 
 }  // namespace
@@ -199,7 +211,7 @@ void Session::create_dense(DenseLayer& layer, const ConstTensor& w, const ConstT
   layer.in_features = size_t(w.shape[1]);
   layer.activation = activation;
   layer.bias = b ? b->data : nullptr;
-  if (use_own_gemm(kernels_, layer.in_features, layer.out_features)) {
+  if (use_own_gemm(kernels_, layer.in_features, layer.out_features, threads_)) {
     const size_t floats = kernels_.gemm_packed_floats(layer.out_features, layer.in_features);
     float* packed = static_cast<float*>(std::aligned_alloc(64, (floats * 4 + 63) / 64 * 64));
     if (!packed) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate packed weights for tensor '" + w.name + "'");
@@ -360,11 +372,14 @@ struct Session::GemmTask {
   float* out;
   size_t rows;
   Epilogue epilogue;
-  static void run(void* context, size_t first_panel, size_t panels) {
+  size_t panels_per_item;
+  size_t panels;
+  static void run(void* context, size_t item) {
     auto* t = static_cast<GemmTask*>(context);
     const DenseLayer& l = *t->layer;
+    const size_t first = item * t->panels_per_item;
     t->kernels->gemm(t->in, l.in_features, t->rows, l.in_features, l.packed, l.bias, t->epilogue, t->out,
-                     l.out_features, l.out_features, first_panel, first_panel + panels);
+                     l.out_features, l.out_features, first, std::min(t->panels, first + t->panels_per_item));
   }
 };
 
@@ -372,29 +387,30 @@ struct Session::GemmTask {
 // pool would cost more than it saves (measured on small models).
 constexpr double kParallelMinFlops = 4e6;
 
-pthreadpool* Session::pool_for(double flops) const {
-  return flops >= kParallelMinFlops && pthreadpool_get_threads_count(pool_) > 1 ? pool_ : nullptr;
-}
+bool Session::parallel(double flops) const { return workers_ && flops >= kParallelMinFlops; }
 
-pthreadpool* Session::attention_pool(const OpInfo& op, size_t keys, size_t queries) const {
-  return pool_for(4.0 * double(keys) * double(queries) * double(op.heads) * double(op.head_dim));
+// Runs items [0, count) on the workers when the work is worth it.
+void Session::for_each(bool in_parallel, WorkerPool::Task task, void* context, size_t count) {
+  if (in_parallel) return workers_->run(task, context, count);
+  for (size_t i = 0; i < count; ++i) task(context, i);
 }
 
 void Session::run_dense(DenseLayer& layer, size_t rows, const float* in, float* out) {
   if (layer.packed) {
     static const Epilogue kEpilogue[] = {Epilogue::None, Epilogue::Gelu, Epilogue::GeluTanh, Epilogue::Relu};
-    GemmTask task{&kernels_, &layer, in, out, rows, kEpilogue[int(layer.activation)]};
     const size_t panels = (layer.out_features + kernels_.gemm_panel - 1) / kernels_.gemm_panel;
-    pthreadpool* pool = pool_for(2.0 * double(rows) * double(layer.in_features) * double(layer.out_features));
-    const size_t threads = pool ? pthreadpool_get_threads_count(pool) : 1;
+    const bool split = parallel(2.0 * double(rows) * double(layer.in_features) * double(layer.out_features));
+    // Small items, so that a late worker leaves little for the others to wait on.
+    const size_t per_item = split ? std::max<size_t>(1, panels / (4 * threads_)) : panels;
+    GemmTask task{&kernels_, &layer, in, out, rows, kEpilogue[int(layer.activation)], per_item, panels};
     // Activations are fused: their time counts as dense.
-    timed(ATTN_OP_CLASS_DENSE, [&] {
-      pthreadpool_parallelize_1d_tile_1d(pool, &GemmTask::run, &task, panels, (panels + threads - 1) / threads, 0);
-    });
+    timed(ATTN_OP_CLASS_DENSE,
+          [&] { for_each(split, &GemmTask::run, &task, (panels + per_item - 1) / per_item); });
     return;
   }
   if (layer.set_rows != rows || layer.set_in != in) {
-    layer.pool = pool_for(2.0 * double(rows) * double(layer.in_features) * double(layer.out_features));
+    const double flops = 2.0 * double(rows) * double(layer.in_features) * double(layer.out_features);
+    layer.pool = pool_ && flops >= kParallelMinFlops ? pool_ : nullptr;
     check_xnn(xnn_setup_fully_connected_nc_f32(layer.op, rows, in, out, layer.pool), "setting up a dense layer");
     layer.set_rows = rows;
     layer.set_in = in;
@@ -494,25 +510,24 @@ struct Session::TokenMixTask {
   const float* bias;
   const float* x;
   float* y;
-  size_t n, first_row, cols;
+  size_t n, first_row, end_row, cols;
   bool causal;
-  static void run(void* context, size_t row, size_t rows) {
+  static constexpr size_t kRowsPerItem = 8;
+  static void run(void* context, size_t item) {
     auto* t = static_cast<TokenMixTask*>(context);
-    row += t->first_row;
-    t->kernels->token_mix(t->w->data, size_t(t->w->shape[1]), t->bias, t->x, t->y, t->n, row, row + rows, t->cols,
-                          t->causal);
+    const size_t row = t->first_row + item * kRowsPerItem;
+    t->kernels->token_mix(t->w->data, size_t(t->w->shape[1]), t->bias, t->x, t->y, t->n, row,
+                          std::min(t->end_row, row + kRowsPerItem), t->cols, t->causal);
   }
 };
 
 // Rows [row_begin, row_end) of W_A·x + b_A, split among threads by rows.
 void Session::token_mix(const ConstTensor& w, const float* bias, const float* x, float* y, size_t n, size_t row_begin,
                         size_t row_end, size_t cols, bool causal) {
-  TokenMixTask task{&kernels_, &w, bias, x, y, n, row_begin, cols, causal};
+  TokenMixTask task{&kernels_, &w, bias, x, y, n, row_begin, row_end, cols, causal};
   const size_t rows = row_end - row_begin;
-  pthreadpool* pool = pool_for(2.0 * double(rows) * double(n) * double(cols));
-  const size_t threads = pool ? pthreadpool_get_threads_count(pool) : 1;
-  const size_t tile = (rows + 4 * threads - 1) / (4 * threads) * 4;  // whole blocks of four rows
-  pthreadpool_parallelize_1d_tile_1d(pool, &TokenMixTask::run, &task, rows, tile, 0);
+  for_each(parallel(2.0 * double(rows) * double(n) * double(cols)), &TokenMixTask::run, &task,
+           (rows + TokenMixTask::kRowsPerItem - 1) / TokenMixTask::kRowsPerItem);
 }
 
 struct Session::AttentionTask {
@@ -604,8 +619,8 @@ void Session::run_attention(Step& s) {
   task.scratch_per_head = scratch_per_head;
   timed(ATTN_OP_CLASS_ATTENTION,
         [&] {
-          pthreadpool_parallelize_1d(attention_pool(op, a.n, a.row_end - a.row_begin), &AttentionTask::run, &task,
-                                     size_t(op.heads), 0);
+          for_each(parallel(4.0 * double(a.n) * double(a.row_end - a.row_begin) * double(d)), &AttentionTask::run,
+                   &task, size_t(op.heads));
         });
 
   run_dense(s.fc_out, n, heads_out, s.out);
@@ -669,8 +684,8 @@ void Session::run_cached_attention(Step& s, const float* x, float* proj, float* 
   task.scratch_per_head = attention_scratch_floats(size_t(model.max_tokens), dk);
   timed(ATTN_OP_CLASS_ATTENTION,
         [&] {
-          pthreadpool_parallelize_1d(attention_pool(op, a.n, a.row_end - a.row_begin), &AttentionTask::run, &task,
-                                     size_t(op.heads), 0);
+          for_each(parallel(4.0 * double(a.n) * double(a.row_end - a.row_begin) * double(d)), &AttentionTask::run,
+                   &task, size_t(op.heads));
         });
 }
 

@@ -10,6 +10,7 @@
 
 #include "kernels/kernels.h"
 #include "model.h"
+#include "parallel.h"
 
 struct xnn_operator;
 struct pthreadpool;
@@ -78,9 +79,9 @@ class Session {
   void create_operators();
   void create_dense(DenseLayer& layer, const ConstTensor& weight, const ConstTensor* bias, Activation activation);
   void run_dense(DenseLayer& layer, size_t rows, const float* in, float* out);
-  // The pool for work of this size, or null to stay on the calling thread.
-  pthreadpool* pool_for(double flops) const;
-  pthreadpool* attention_pool(const OpInfo& op, size_t keys, size_t queries) const;
+  // Whether work of this size goes to the workers.
+  bool parallel(double flops) const;
+  void for_each(bool in_parallel, WorkerPool::Task task, void* context, size_t count);
   void token_mix(const ConstTensor& w, const float* bias, const float* x, float* y, size_t n, size_t row_begin,
                  size_t row_end, size_t cols, bool causal);
   struct TokenMixTask;
@@ -104,7 +105,9 @@ class Session {
 
   std::shared_ptr<const Model> model_;
   const Kernels& kernels_;
-  pthreadpool* pool_ = nullptr;
+  size_t threads_ = 1;
+  std::unique_ptr<WorkerPool> workers_;  // null with one thread
+  pthreadpool* pool_ = nullptr;          // XNNPACK's, with several threads and no own GEMM
   void* arena_ = nullptr;
   size_t arena_bytes_ = 0;
   std::vector<void*> value_ptr_;
