@@ -14,11 +14,12 @@ Output (OUT = --out, default build/bench-models):
     OUT/<model>/<variant>.attnmodel                        the converted model
     OUT/<model>/input.npy                                  the input every stack times
 
-Models whose checkpoint and .attnmodel exist with the same config and seed are
-kept unless --force.
+Checkpoints with the same config and seed are kept, and so are .attnmodel files
+converted from them by the same attn-convert binary, unless --force.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -46,39 +47,63 @@ def stamp_of(config, seed):
     return {"config": config, "seed": seed, "generator": "bench/make_models.py v1"}
 
 
-def generate(entry, variant, out, build, base_seed, force, quiet):
+def file_sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def generate(entry, variant, out, build, base_seed, force, quiet, converter_sha):
+    """Export the checkpoint unless it is up to date (same config and seed), then
+    convert it unless the .attnmodel is up to date (same checkpoint, same
+    attn-convert binary)."""
     name = entry["name"]
     config = entry["configs"][variant]
     seed = bl.seed_for(name, variant, base_seed)
     ckpt = bl.checkpoint_dir(out, name, variant)
     model_file = bl.attnmodel_path(out, name, variant)
     stamp_file = os.path.join(ckpt, "stamp.json")
+    convert_stamp_file = model_file + ".json"
     stamp = stamp_of(config, seed)
-    if not force and os.path.exists(model_file) and os.path.exists(stamp_file):
-        with open(stamp_file) as f:
-            if json.load(f) == stamp:
-                if not quiet:
-                    print("  %s/%s: up to date" % (name, variant))
-                return False
     t0 = time.time()
-    torch.manual_seed(seed)
-    model = build_model(config)
-    model.eval()
-    os.makedirs(ckpt, exist_ok=True)
-    export(model, config, ckpt, metadata={"bench_seed": str(seed)})
-    del model
-    convert = bl.tool(build, "attn-convert")
-    if not os.path.exists(convert):
-        raise SystemExit("make_models: %s not found (build attn first, or pass --build)" % convert)
-    tmp = model_file + ".tmp"
-    subprocess.run([convert, ckpt, "-o", tmp, "-q"], check=True)
-    os.replace(tmp, model_file)
-    with open(stamp_file, "w") as f:
-        json.dump(stamp, f, indent=2)
+    did = []
+    if force or read_json(stamp_file) != stamp or not os.path.exists(os.path.join(ckpt, "model.safetensors")):
+        torch.manual_seed(seed)
+        model = build_model(config)
+        model.eval()
+        os.makedirs(ckpt, exist_ok=True)
+        if os.path.exists(stamp_file):
+            os.remove(stamp_file)
+        export(model, config, ckpt, metadata={"bench_seed": str(seed)})
+        del model
+        with open(stamp_file, "w") as f:
+            json.dump(stamp, f, indent=2)
+        did.append("exported")
+    convert_stamp = {"checkpoint": stamp, "converter_sha256": converter_sha}
+    if did or not os.path.exists(model_file) or read_json(convert_stamp_file) != convert_stamp:
+        tmp = model_file + ".tmp"
+        subprocess.run([bl.tool(build, "attn-convert"), ckpt, "-o", tmp, "-q"], check=True)
+        os.replace(tmp, model_file)
+        with open(convert_stamp_file, "w") as f:
+            json.dump(convert_stamp, f, indent=2)
+        did.append("converted")
     if not quiet:
-        print("  %s/%s: seed %d, %.1f MB, %.1f s" % (name, variant, seed, os.path.getsize(model_file) / 1e6,
-                                                   time.time() - t0))
-    return True
+        if did:
+            print("  %s/%s: %s (seed %d), %.1f MB, %.1f s" % (name, variant, " and ".join(did), seed,
+                                                             os.path.getsize(model_file) / 1e6, time.time() - t0))
+        else:
+            print("  %s/%s: up to date" % (name, variant))
+    return bool(did)
 
 
 def main():
@@ -103,12 +128,16 @@ def main():
     if need > free - 2e9:
         raise SystemExit("make_models: about %.1f GB needed in %s but %.1f GB free (keeping 2 GB spare)"
                          % (need / 1e9, a.out, free / 1e9))
+    convert = bl.tool(a.build, "attn-convert")
+    if not os.path.exists(convert):
+        raise SystemExit("make_models: %s not found (build attn first, or pass --build)" % convert)
+    converter_sha = file_sha256(convert)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     for e in entries:
         if not a.quiet:
             print("%s (%s)" % (e["name"], e["shape"]))
         for v in variants:
-            generate(e, v, a.out, a.build, a.seed, a.force, a.quiet)
+            generate(e, v, a.out, a.build, a.seed, a.force, a.quiet, converter_sha)
         np.save(bl.input_path(a.out, e["name"]), bl.make_input(e))
     if not a.quiet:
         print("models in %s" % a.out)
