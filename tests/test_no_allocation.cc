@@ -18,6 +18,7 @@
 #endif
 
 #ifdef ATTN_SANITIZED
+#include <pthread.h>
 #include <sanitizer/allocator_interface.h>
 #else
 extern "C" {
@@ -37,9 +38,15 @@ void note() {
 }  // namespace
 
 #ifdef ATTN_SANITIZED
-// Under a sanitizer its runtime owns malloc: count through its hooks.
+// Under a sanitizer its runtime owns malloc: count through its hooks. Only
+// the test's own thread is counted there: the sanitizer allocates for itself
+// when a worker thread starts, whenever that is. (The plain build counts
+// every thread.)
 namespace {
-void on_malloc(const volatile void*, size_t) { note(); }
+const pthread_t test_thread = pthread_self();
+void on_malloc(const volatile void*, size_t) {
+  if (pthread_equal(pthread_self(), test_thread)) note();
+}
 void on_free(const volatile void*) {}
 [[maybe_unused]] const int hooks_installed = __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
 }  // namespace
