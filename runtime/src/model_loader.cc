@@ -174,6 +174,11 @@ class Loader {
   std::vector<int64_t> read_shape(const flatbuffers::Vector<int64_t>* dims, const std::string& what,
                                   bool allow_dynamic) {
     if (dims->size() > kMaxRank) invalid(what + " has rank " + std::to_string(dims->size()) + " > 8");
+    // The FlatBuffers verifier checks a vector's length word (4 bytes), not
+    // that 8-byte elements are aligned; reading them misaligned is undefined.
+    if (dims->size() > 0 && (dims->Data() - m_.bytes->data()) % alignof(int64_t) != 0)
+      invalid(what + " has its shape vector at file offset " + std::to_string(dims->Data() - m_.bytes->data()) +
+              ", not 8-byte aligned");
     std::vector<int64_t> shape(dims->begin(), dims->end());
     int64_t count = 1;
     for (int64_t d : shape) {
