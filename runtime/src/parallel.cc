@@ -12,7 +12,7 @@ inline void cpu_relax() {
 #if defined(__x86_64__)
   _mm_pause();
 #elif defined(__aarch64__)
-  asm volatile("yield");
+  __asm__ __volatile__("yield");
 #endif
 }
 
