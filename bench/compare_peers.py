@@ -313,7 +313,7 @@ def run_model(entry, variants, args, ort, rng, scratch, env):
                     env.setdefault("attn_cpu", extra.get("cpu"))
                     env["attn_infer_stub"] = bool(extra.get("stub"))
                 rounds.append({"model": name, "variant": v, "threads": t, "stack": s, "round": r, "p50_ms": p50,
-                               "iters": p.iters})
+                               "iters": p.iters, "loadavg1": os.getloadavg()[0]})
         log("  round %d/%d done" % (r + 1, args.rounds))
     for p in prepared.values():
         p.ort_release()
@@ -459,7 +459,11 @@ def main():
     all_rounds, all_checks = [], {}
     try:
         for e in entries:
+            load0 = os.getloadavg()[0]
             rounds, checks = run_model(e, variants, args, ort, rng, scratch, env)
+            env.setdefault("loadavg_per_model", {})[e["name"]] = {
+                "start": load0, "end": os.getloadavg()[0],
+                "max_at_visits": max((m["loadavg1"] for m in rounds), default=None)}
             all_rounds += rounds
             all_checks[e["name"]] = checks
     finally:

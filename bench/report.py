@@ -89,6 +89,10 @@ def section_machine(peers, models, peak):
         lines.append("| peer comparison | %d rounds x up to %d timed runs per stack and round (+ up to %d warm-up; "
                      "fewer for models whose visit would exceed about %g s), interleaved |" % (
                          env.get("rounds", 0), env.get("iters", 0), env.get("warmup", 0), env.get("visit_seconds", 0)))
+        per = env.get("loadavg_per_model")
+        if per:
+            lines.append("| 1-min load average per model (start, end, highest at a visit) | %s |" % "; ".join(
+                "%s %.1f, %.1f, %.1f" % (m, d["start"], d["end"], d["max_at_visits"] or 0) for m, d in per.items()))
         if env.get("attn_infer_stub"):
             lines.append("| attn timings | **from a stand-in for `attn-infer --bench`** (ctypes over the C API) |")
     if ctx.get("load_avg"):
