@@ -73,7 +73,7 @@ void bm_fma_avx2(benchmark::State& state) {
   if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
     return state.SkipWithError("no AVX2+FMA on this CPU");
   for (auto _ : state) benchmark::DoNotOptimize(fma_avx2(kInner));
-  state.counters["FLOPS"] = benchmark::Counter(double(kInner) * 12 * 8 * 2,
+  state.counters["FLOPS"] = benchmark::Counter(double(kInner) * 12 * 8 * 2 / state.threads(),
                                                benchmark::Counter::kIsIterationInvariantRate,
                                                benchmark::Counter::OneK::kIs1000);
 }
@@ -81,7 +81,7 @@ void bm_fma_avx2(benchmark::State& state) {
 void bm_fma_avx512(benchmark::State& state) {
   if (!__builtin_cpu_supports("avx512f")) return state.SkipWithError("no AVX-512F on this CPU");
   for (auto _ : state) benchmark::DoNotOptimize(fma_avx512(kInner));
-  state.counters["FLOPS"] = benchmark::Counter(double(kInner) * 24 * 16 * 2,
+  state.counters["FLOPS"] = benchmark::Counter(double(kInner) * 24 * 16 * 2 / state.threads(),
                                                benchmark::Counter::kIsIterationInvariantRate,
                                                benchmark::Counter::OneK::kIs1000);
 }

@@ -289,6 +289,11 @@ def main():
                 "Each variant's p50 relative to standard attention's, per model and stack (from compare_peers.py); "
                 "black ticks: the exact FLOP count's prediction; dashed grey: the paper-style attention count's.", "",
                 "![relative latency](%s)" % os.path.relpath(png, os.path.dirname(os.path.abspath(a.output))), ""]
+        for extra in sorted(f for f in os.listdir(R) if re.match(r"relative-latency-\d+threads\.png$", f)):
+            t = re.match(r"relative-latency-(\d+)threads", extra).group(1)
+            out += ["With %s threads:" % t, "",
+                    "![relative latency, %s threads](%s)" % (t, os.path.relpath(os.path.join(R, extra),
+                                                                             os.path.dirname(os.path.abspath(a.output)))), ""]
     out += section_peers(peers)
     out += section_models(models, index)
     out += section_peak(peak)

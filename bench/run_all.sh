@@ -88,8 +88,11 @@ echo "== peers (compare_peers.py)" >&2
 rm -rf "$results/scratch"
 
 echo "== plot" >&2
-"$py" "$here/plot.py" "$results/peers.json" --stacks attn,onnxruntime,pytorch \
-  --threads "${threads%%,*}" -o "$results/relative-latency.png"
+first=1
+for t in ${threads//,/ }; do
+  if [ "$first" = 1 ]; then out="$results/relative-latency.png"; first=0; else out="$results/relative-latency-${t}threads.png"; fi
+  "$py" "$here/plot.py" "$results/peers.json" --stacks attn,onnxruntime,pytorch --threads "$t" -o "$out"
+done
 
 if [ "$report" = 1 ]; then
   "$py" "$here/report.py" --results "$results" -o "$here/RESULTS.md"
