@@ -125,8 +125,15 @@ class OrtRunner:
     def __init__(self):
         script = os.path.join(bl.BENCH, "ort_runner.js")
         if not os.path.isdir(os.path.join(bl.BENCH, "node_modules", "onnxruntime-node")):
-            raise SystemExit("compare_peers: bench/node_modules/onnxruntime-node is missing; run\n"
-                             "  (cd bench && npm install --ignore-scripts)")
+            # First use: the version pinned by bench/package-lock.json; its CPU
+            # library ships inside the package, so no install scripts are run.
+            log("installing onnxruntime-node into bench/node_modules (npm ci --ignore-scripts)")
+            try:
+                subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=bl.BENCH,
+                               check=True, stdout=sys.stderr)
+            except (OSError, subprocess.CalledProcessError) as e:
+                raise SystemExit("compare_peers: could not install onnxruntime-node (%s); run\n"
+                                 "  (cd bench && npm install --ignore-scripts)" % e)
         self.proc = subprocess.Popen(["node", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, bufsize=1)
         self.version = None

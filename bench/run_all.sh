@@ -61,7 +61,7 @@ for b in bench/bench_models bench/bench_kernels bench/bench_peak tools/attn-infe
 done
 if [ ! -d "$here/node_modules/onnxruntime-node" ]; then
   echo "run_all: installing onnxruntime-node into bench/node_modules" >&2
-  (cd "$here" && npm install --ignore-scripts --no-audit --no-fund)
+  (cd "$here" && npm ci --ignore-scripts --no-audit --no-fund)
 fi
 
 echo "== models" >&2
