@@ -31,7 +31,9 @@ from attn_torch import build_model, export, load_model  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_OUT = os.path.join(REPO, "tests", "data", "fixtures")
-DEFAULT_SRC = "/work/shared/fixtures"
+# The outside fixtures (written by transformers and timm) are committed beside
+# the generated ones; --src copies them in again from another folder.
+DEFAULT_SRC = DEFAULT_OUT
 OUTSIDE = ("hf-gpt2-tiny", "timm-vit-tiny")
 
 
@@ -256,8 +258,9 @@ def copy_outside(src, out):
             print("  (skipping %s: %s not found)" % (name, s))
             continue
         os.makedirs(d, exist_ok=True)
-        for f in sorted(os.listdir(s)):
-            shutil.copyfile(os.path.join(s, f), os.path.join(d, f))
+        if not os.path.samefile(s, d):
+            for f in sorted(os.listdir(s)):
+                shutil.copyfile(os.path.join(s, f), os.path.join(d, f))
         model, _ = load_model(d)
         e = np.load(os.path.join(d, "expected.npy"))
         y = run(model, np.load(os.path.join(d, "inputs.npy")))
