@@ -10,6 +10,7 @@
 #include "attnmodel_generated.h"
 #include "convert.h"
 #include "random_init.h"
+#include "sample_items.h"
 #include "support.h"
 #include "verify.h"
 
@@ -27,22 +28,9 @@ std::string config_with(const std::string& fixture, const std::string& attention
 }
 
 convert::SampleRequest first_items(const std::string& fixture, size_t count) {
-  const npy::Array a = npy::read(test::fixture_dir(fixture) + "/inputs.npy");
   convert::SampleRequest r;
   r.inputs_name = "inputs.npy";
-  const size_t per_item = a.count() / size_t(a.shape[0]);
-  for (size_t i = 0; i < count; ++i) {
-    convert::SampleTensorData t;
-    t.shape.assign(a.shape.begin() + 1, a.shape.end());
-    if (a.dtype == npy::DType::F32) {
-      const float* p = reinterpret_cast<const float*>(a.data.data()) + i * per_item;
-      t.f32.assign(p, p + per_item);
-    } else {
-      const int32_t* p = reinterpret_cast<const int32_t*>(a.data.data()) + i * per_item;
-      t.i32.assign(p, p + per_item);
-    }
-    r.inputs.push_back({t});
-  }
+  r.inputs = convert::sample_items(npy::read(test::fixture_dir(fixture) + "/inputs.npy"), count, r.inputs_name);
   return r;
 }
 

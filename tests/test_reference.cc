@@ -11,6 +11,7 @@
 #include "builder.h"
 #include "config.h"
 #include "reference.h"
+#include "sample_items.h"
 #include "support.h"
 
 using namespace attn;
@@ -26,20 +27,7 @@ convert::Graph fixture_graph(const std::string& name) {
 
 // Item `i` of a fixture's inputs as a sample tensor.
 convert::SampleTensorData item(const npy::Array& a, size_t i) {
-  convert::SampleTensorData t;
-  t.shape.assign(a.shape.begin() + 1, a.shape.end());
-  const size_t per_item = a.count() / size_t(a.shape[0]);
-  if (a.dtype == npy::DType::F32) {
-    const float* p = reinterpret_cast<const float*>(a.data.data()) + i * per_item;
-    t.f32.assign(p, p + per_item);
-  } else if (a.dtype == npy::DType::I32) {
-    const int32_t* p = reinterpret_cast<const int32_t*>(a.data.data()) + i * per_item;
-    t.i32.assign(p, p + per_item);
-  } else {
-    const int64_t* p = reinterpret_cast<const int64_t*>(a.data.data()) + i * per_item;
-    t.i32.assign(p, p + per_item);
-  }
-  return t;
+  return convert::sample_items(a, i + 1, "inputs.npy")[i][0];
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "attnmodel_generated.h"
 #include "convert.h"
+#include "sample_items.h"
 #include "support.h"
 #include "util.h"
 #include "verify.h"
@@ -18,22 +19,8 @@ using namespace attn;
 namespace {
 
 std::vector<std::vector<convert::SampleTensorData>> npy_items(const npy::Array& a, size_t count) {
-  std::vector<std::vector<convert::SampleTensorData>> out;
-  const size_t per_item = a.count() / size_t(a.shape[0]);
-  for (size_t i = 0; i < std::min(count, size_t(a.shape[0])); ++i) {
-    convert::SampleTensorData t;
-    t.shape.assign(a.shape.begin() + 1, a.shape.end());
-    if (a.dtype == npy::DType::F32) {
-      const float* p = reinterpret_cast<const float*>(a.data.data()) + i * per_item;
-      t.f32.assign(p, p + per_item);
-    } else {
-      REQUIRE(a.dtype == npy::DType::I32);
-      const int32_t* p = reinterpret_cast<const int32_t*>(a.data.data()) + i * per_item;
-      t.i32.assign(p, p + per_item);
-    }
-    out.push_back({t});
-  }
-  return out;
+  REQUIRE((a.dtype == npy::DType::F32 || a.dtype == npy::DType::I32));
+  return convert::sample_items(a, count, "fixture");
 }
 
 convert::ConvertResult convert_with_samples(const std::string& name, const convert::SampleRequest& request) {

@@ -11,6 +11,7 @@
 #include "convert.h"
 #include "npy.h"
 #include "safetensors.h"
+#include "sample_items.h"
 #include "writer.h"
 
 namespace {
@@ -49,7 +50,7 @@ std::string human_bytes(double b) {
 }
 
 // The first `count` items of a .npy file along its first axis, as sample
-// tensors (int64 token ids narrowed to int32).
+// tensors.
 std::vector<std::vector<attn::convert::SampleTensorData>> npy_items(const std::string& path, size_t count,
                                                                      bool float_only) {
   using attn::convert::InputError;
@@ -59,33 +60,8 @@ std::vector<std::vector<attn::convert::SampleTensorData>> npy_items(const std::s
   } catch (const std::exception& e) {
     throw InputError(e.what());
   }
-  if (a.shape.size() < 2 || a.shape[0] < 1)
-    throw InputError(path + ": needs a first axis of items and at least one more dimension");
   if (float_only && a.dtype != attn::npy::DType::F32) throw InputError(path + ": the expected outputs must be float32");
-  const size_t items = std::min(count, size_t(a.shape[0]));
-  const size_t per_item = a.count() / size_t(a.shape[0]);
-  std::vector<std::vector<attn::convert::SampleTensorData>> out;
-  for (size_t k = 0; k < items; ++k) {
-    attn::convert::SampleTensorData t;
-    t.shape.assign(a.shape.begin() + 1, a.shape.end());
-    if (a.dtype == attn::npy::DType::F32) {
-      const float* src = reinterpret_cast<const float*>(a.data.data()) + k * per_item;
-      t.f32.assign(src, src + per_item);
-    } else if (a.dtype == attn::npy::DType::I32) {
-      const int32_t* src = reinterpret_cast<const int32_t*>(a.data.data()) + k * per_item;
-      t.i32.assign(src, src + per_item);
-    } else {
-      const int64_t* src = reinterpret_cast<const int64_t*>(a.data.data()) + k * per_item;
-      for (size_t i = 0; i < per_item; ++i) {
-        if (src[i] < INT32_MIN || src[i] > INT32_MAX)
-          throw InputError(path + ": item " + std::to_string(k) + ": token id " + std::to_string(src[i]) +
-                           " is outside the vocabulary");
-        t.i32.push_back(int32_t(src[i]));
-      }
-    }
-    out.push_back({std::move(t)});
-  }
-  return out;
+  return attn::convert::sample_items(a, count, path);
 }
 
 [[noreturn]] void usage_error(const std::string& message) {
