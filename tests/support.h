@@ -10,6 +10,16 @@
 #include "npy.h"
 #include "safetensors.h"
 
+// ATTN_SANITIZED: built with ASan or TSan, whose allocator replaces malloc.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define ATTN_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define ATTN_SANITIZED 1
+#endif
+
 namespace attn::test {
 
 std::string fixture_dir(const std::string& name);

@@ -11,15 +11,6 @@
 
 #include "support.h"
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define ATTN_SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define ATTN_SANITIZED 1
-#endif
-
 #ifdef ATTN_SANITIZED
 #include <sanitizer/allocator_interface.h>
 #endif
