@@ -285,6 +285,26 @@ void bm_dense(benchmark::State& state, DenseShape s, size_t threads) {
   set_flops(state, 2.0 * double(s.rows * s.in * s.out) + double(s.rows * s.out));
 }
 
+// The kernel path's own GEMM on the same shapes (one thread; weights packed
+// outside the timed loop, as at prepare), so the choice between it and
+// XNNPACK per layer is measured, not guessed.
+void bm_gemm(benchmark::State& state, const Kernels* kern, DenseShape s) {
+  const std::vector<float> w = random_vector(s.in * s.out, 1.0f / std::sqrt(float(s.in)), 7);
+  const std::vector<float> bias = random_vector(s.out, 0.02f, 8);
+  std::vector<float> packed(kern->gemm_packed_floats(s.out, s.in) + 16);
+  float* aligned = packed.data() + (16 - reinterpret_cast<uintptr_t>(packed.data()) / 4 % 16) % 16;
+  kern->gemm_pack(w.data(), s.out, s.in, aligned);
+  std::vector<float> x = random_vector(s.rows * s.in, 1.0f, 8), y(s.rows * s.out);
+  const size_t panels = (s.out + kern->gemm_panel - 1) / kern->gemm_panel;
+  for (auto _ : state) {
+    kern->gemm(x.data(), s.in, s.rows, s.in, aligned, bias.data(), attn::Epilogue::None, y.data(), s.out, s.out, 0,
+               panels);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  set_flops(state, 2.0 * double(s.rows * s.in * s.out) + double(s.rows * s.out));
+}
+
 // One whole attention layer as the runtime runs it: the fused projection
 // (XNNPACK, [Q|K|V] / [Q|K] / [Q]), the core (token mixing for super), and the
 // output projection. The variants differ here by the matrix products they drop.
@@ -379,6 +399,14 @@ void register_all() {
                                      std::string(which));
       }
   }
+  for (size_t p = 0; p < path_count; ++p)
+    if (paths[p]->gemm)
+      for (const auto& s : dense_shapes()) {
+        char buf[128];
+        std::snprintf(buf, sizeof buf, "dense/gemm-%s/%s/rows:%zu/in:%zu/out:%zu", paths[p]->path, s.name, s.rows,
+                      s.in, s.out);
+        benchmark::RegisterBenchmark(buf, bm_gemm, paths[p], s);
+      }
   for (const auto& s : dense_shapes())
     for (size_t threads : {1, 2}) {
       char buf[128];

@@ -27,6 +27,7 @@ import benchlib as bl
 
 import torch
 from attn_torch import load_model  # benchlib puts converter/python on the path
+from compare_peers import set_torch_threads
 
 
 class TorchDecoder:
@@ -152,7 +153,7 @@ def main():
         check_against_full(decoder, ids[:24])
         cache_floats = {"efficient": 1}.get(variant, 2) * config["layers"] * config["d_model"]
         for threads in [int(t) for t in args.threads.split(",")]:
-            torch.set_num_threads(threads)
+            set_torch_threads(threads)  # PyTorch's and OpenBLAS's threads
             attn_rates, torch_rates = [], []
             for _ in range(args.rounds):  # interleaved, so drift falls on both
                 j = attn_bench(infer, attnmodel, args.prefill, args.decode, threads)

@@ -190,17 +190,19 @@ void check_lower_triangular(const ConstTensor& w) {
                                            std::to_string(t) + ", " + std::to_string(s) + "] above the diagonal");
 }
 
-// Large layers use the kernel path's own GEMM where it has one: it measured
-// faster than XNNPACK's there, and about even or slower on small layers. With
-// several threads every layer does, so that all work goes through the same
-// worker pool. ATTN_DENSE=xnnpack or ATTN_DENSE=gemm forces one for every layer.
+// Layers use the kernel path's own GEMM where it has one and the layer is at
+// least the size from which it measured faster than XNNPACK (the path's
+// gemm_min_*). With several threads every layer does, so that all work goes
+// through the same worker pool. ATTN_DENSE=xnnpack or ATTN_DENSE=gemm forces one
+// for every layer.
 bool use_own_gemm(const Kernels& k, size_t in_features, size_t out_features, size_t threads) {
   static const std::string forced = [] {
     const char* v = std::getenv("ATTN_DENSE");
     return std::string(v ? v : "");
   }();
   if (!k.gemm || forced == "xnnpack") return false;
-  return forced == "gemm" || threads > 1 || (in_features >= 512 && in_features * out_features >= (size_t{1} << 18));
+  return forced == "gemm" || threads > 1 ||
+         (in_features >= k.gemm_min_in_features && in_features * out_features >= k.gemm_min_weights);
 }
 
 }  // namespace

@@ -106,7 +106,7 @@ typedef enum attn_op_class {
   ATTN_OP_CLASS_ATTENTION = 0,  /* attention core: QKᵀ, mask, softmax, ·V, W_A mixing */
   ATTN_OP_CLASS_DENSE = 1,      /* dense layers, including Q/K/V/O projections and patch projection */
   ATTN_OP_CLASS_NORM = 2,       /* LayerNorm */
-  ATTN_OP_CLASS_ACTIVATION = 3, /* GELU (ReLU is fused into dense layers) */
+  ATTN_OP_CLASS_ACTIVATION = 3, /* GELU left to a pass of its own (fused ones count as dense) */
   ATTN_OP_CLASS_OTHER = 4,      /* embeddings, residual adds, pooling, patch gathering */
   ATTN_OP_CLASS_COUNT = 5
 } attn_op_class;

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
+#include <utility>
 
 #include "kernels.h"
 
@@ -68,7 +70,8 @@ struct V {
 
 const Kernels& avx2_kernels() {
   static const Kernels table = {"avx2",      layernorm,          gelu,      gelu_tanh, relu, add, attention_head,
-                                token_mix, 2 * V::N, gemm_packed_floats, gemm_pack, gemm};
+                                token_mix, 2 * V::N, gemm_packed_floats, gemm_pack, gemm,
+                                512,       size_t{1} << 18};
   return table;
 }
 

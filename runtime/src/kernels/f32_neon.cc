@@ -469,7 +469,8 @@ void gemm(const float* a, size_t a_stride, size_t m, size_t k, const float* pack
 
 const Kernels& neon_kernels() {
   static const Kernels table = {"neon",      layernorm, gelu,     gelu_tanh,          relu,      add,
-                                attention_head, token_mix, kNR, gemm_packed_floats, gemm_pack, gemm};
+                                attention_head, token_mix, kNR, gemm_packed_floats, gemm_pack, gemm,
+                                512,       size_t{1} << 18};
   return table;
 }
 

@@ -95,7 +95,7 @@ void token_mix(const float* w, size_t w_stride, const float* bias, const float* 
 }  // namespace
 
 const Kernels& scalar_kernels() {
-  static const Kernels table = {"scalar", layernorm, gelu, gelu_tanh, relu, add, attention_head, token_mix, 0, nullptr, nullptr, nullptr};
+  static const Kernels table = {"scalar", layernorm, gelu, gelu_tanh, relu, add, attention_head, token_mix, 0, nullptr, nullptr, nullptr, 0, 0};
   return table;
 }
 

@@ -63,6 +63,11 @@ struct Kernels {
   // apart; bias may be null.
   void (*gemm)(const float* a, size_t a_stride, size_t m, size_t k, const float* packed, const float* bias,
                Epilogue epilogue, float* c, size_t c_stride, size_t n, size_t panel_begin, size_t panel_end);
+  // The smallest layer (in_features, and in_features · out_features) on which
+  // this GEMM measured faster than XNNPACK on one thread (bench_kernels
+  // dense/): smaller layers go to XNNPACK.
+  size_t gemm_min_in_features;
+  size_t gemm_min_weights;
 };
 
 // The table for the best path this CPU supports, or the one named by the
