@@ -118,6 +118,15 @@ def torch_decode_rate(decoder, ids, prefill, count):
     return count / (time.perf_counter() - t0)
 
 
+def linear_fit(xs, ys):
+    """y = a + b·x by least squares; also the largest |y - fit| / fit."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    a = my - b * mx
+    return a, b, max(abs(y - (a + b * x)) / (a + b * x) for x, y in zip(xs, ys))
+
+
 def attn_bench(infer, model, prefill, count, threads):
     out = subprocess.run([infer, model, "--bench", "--tokens", str(prefill), "--decode", str(count), "--iters", "3",
                           "--threads", str(threads), "--json", "-q"], capture_output=True, text=True)
@@ -177,6 +186,12 @@ def main():
     md.append("|---|" + "---:|" * len(positions))
     for variant, curve in curves.items():
         md.append("| %s | " % variant + " | ".join("%.0f us" % pt["us_per_token"] for pt in curve) + " |")
+    md.append("\nA straight line fitted to each curve (least squares), and the curve's largest distance from it:\n")
+    md.append("| variant | us at position 0 | us per position | largest deviation |")
+    md.append("|---|---:|---:|---:|")
+    for variant, curve in curves.items():
+        a, b, worst = linear_fit([pt["position"] for pt in curve], [pt["us_per_token"] for pt in curve])
+        md.append("| %s | %.0f | %.2f | %.1f%% |" % (variant, a, b, 100 * worst))
     text = "\n".join(md) + "\n"
     print(text)
     if args.out:

@@ -5,7 +5,7 @@
 # report. Run from anywhere, after building attn with the benchmarks.
 #
 #   bench/run_all.sh                        # quick: all models but GPT-2, 1 thread (~15 min)
-#   bench/run_all.sh --large --threads 1,2  # with GPT-2 124M, 1 and 2 threads
+#   bench/run_all.sh --large --threads 1,2  # with GPT-2 124M (and its decoding), 1 and 2 threads
 #
 # Options:
 #   --build DIR      build directory (default: build)
@@ -86,6 +86,12 @@ echo "== peers (compare_peers.py)" >&2
 "$py" "$here/compare_peers.py" --build "$build" --models-dir "$models_dir" --results "$results" \
   --threads "$threads" --rounds "$rounds" --iters "$iters" --no-make "${large_flag[@]}"
 rm -rf "$results/scratch"
+
+if [ "$large" = 1 ]; then
+  echo "== decoding (decode_peers.py)" >&2
+  "$py" "$here/decode_peers.py" --build "$build" --models-dir "$models_dir" --threads "$threads" \
+    --out "$results/decode.md"
+fi
 
 echo "== plot" >&2
 first=1
