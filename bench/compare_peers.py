@@ -216,8 +216,10 @@ class Prepared:
                     log("  exported %s" % self.onnx)
         self.dtype = "float32" if x.dtype == np.float32 else "int64"
         self.ort = ort
-        # Runs per visit: --iters, fewer for models whose runs are long, so
-        # that a visit takes about --visit-seconds (estimated at 50 GFLOP/s).
+        # Runs per visit: as many as fit in about --visit-seconds (estimated
+        # at 50 GFLOP/s), at least 5 and at most --iters: a 10 µs model gets
+        # enough runs for its median to settle, a 150 ms one is not run for
+        # minutes.
         est = fl.exact_flops(entry["configs"][variant], entry["tokens"])["total"] / 50e9
         self.iters = int(max(5, min(args.iters, round(args.visit_seconds / est))))
         self.warmup = int(max(1, min(args.warmup, self.iters // 2)))
@@ -421,7 +423,8 @@ def main():
     ap.add_argument("--variants", help="comma-separated variants (default: all four)")
     ap.add_argument("--stacks", default=",".join(STACKS), help="comma-separated stacks (default: all three)")
     ap.add_argument("--threads", default="1", help="comma-separated thread counts (default 1)")
-    ap.add_argument("--iters", type=int, default=20, help="timed runs per stack per round (default 20)")
+    ap.add_argument("--iters", type=int, default=1000,
+                    help="most timed runs per stack per round (default 1000; see --visit-seconds)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed runs before each ONNX Runtime / PyTorch visit")
     ap.add_argument("--visit-seconds", type=float, default=3.0,
                     help="fewer runs per visit for large models, so that a visit takes about this long "

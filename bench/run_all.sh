@@ -14,7 +14,8 @@
 #   --large          include GPT-2 124M (about 6 GB of models and ONNX files)
 #   --threads LIST   thread counts, e.g. 1,2 (default: 1)
 #   --rounds N       peer comparison rounds (default: 3)
-#   --iters N        timed runs per stack and round (default: 20)
+#   --iters N        most timed runs per stack and round (default: 1000; fewer
+#                    for models where they would take more than about 3 s)
 #   --no-kernels     skip bench_kernels (it takes several minutes)
 #   --no-report      do not rewrite bench/RESULTS.md
 set -euo pipefail
@@ -27,7 +28,7 @@ results="$here/results"
 large=0
 threads=1
 rounds=3
-iters=20
+iters=1000
 kernels=1
 report=1
 while [ $# -gt 0 ]; do
@@ -73,7 +74,7 @@ echo "== FMA peak" >&2
 
 echo "== whole models (bench_models)" >&2
 "$build/bench/bench_models" --models_dir="$models_dir" --threads="$threads" \
-  --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true \
+  --benchmark_repetitions=5 --benchmark_min_time=1 --benchmark_enable_random_interleaving=true \
   --benchmark_out="$results/models.json" --benchmark_out_format=json
 
 if [ "$kernels" = 1 ]; then

@@ -46,9 +46,9 @@ struct V {
   static M less(R a, R b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
   static R blend(M m, R if_true, R if_false) { return _mm256_blendv_ps(if_false, if_true, m); }
   static R round(R a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  static R pow2i(R n) {
+  static R scale2(R p, R n) {  // 2^n through the exponent bits
     const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_castsi256_ps(bits);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
   }
   static float hsum(R a) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
