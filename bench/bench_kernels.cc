@@ -291,13 +291,12 @@ void bm_dense(benchmark::State& state, DenseShape s, size_t threads) {
 void bm_gemm(benchmark::State& state, const Kernels* kern, DenseShape s) {
   const std::vector<float> w = random_vector(s.in * s.out, 1.0f / std::sqrt(float(s.in)), 7);
   const std::vector<float> bias = random_vector(s.out, 0.02f, 8);
-  std::vector<float> packed(kern->gemm_packed_floats(s.out, s.in) + 16);
-  float* aligned = packed.data() + (16 - reinterpret_cast<uintptr_t>(packed.data()) / 4 % 16) % 16;
-  kern->gemm_pack(w.data(), s.out, s.in, aligned);
+  AlignedFloats packed(kern->gemm_packed_floats(s.out, s.in));
+  kern->gemm_pack(w.data(), s.out, s.in, packed.p);
   std::vector<float> x = random_vector(s.rows * s.in, 1.0f, 8), y(s.rows * s.out);
   const size_t panels = (s.out + kern->gemm_panel - 1) / kern->gemm_panel;
   for (auto _ : state) {
-    kern->gemm(x.data(), s.in, s.rows, s.in, aligned, bias.data(), attn::Epilogue::None, y.data(), s.out, s.out, 0,
+    kern->gemm(x.data(), s.in, s.rows, s.in, packed.p, bias.data(), attn::Epilogue::None, y.data(), s.out, s.out, 0,
                panels);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();

@@ -250,30 +250,31 @@ def section_targets(peers, models, peak, kernels):
         if torch:
             lines.append("| %s: faster than PyTorch | PyTorch takes %.2f–%.2f× attn's time | %s |" % (
                 m, min(torch), max(torch), "yes" if min(torch) > 1 else "**no**"))
-    attn_speedups = [x for x in peers["speedups"] if x["stack"] == "attn" and x["variant"] != "standard"]
-    for t in (1,):  # the variant targets are single-thread ones
-        worst, misses = None, []
-        for x in attn_speedups:
-            if x["threads"] != t or x["predicted_exact"] <= 1.0001:
-                continue
-            share = (x["speedup"] - 1) / (x["predicted_exact"] - 1)
-            if share < 0.8:
-                misses.append("%s %s %.1f%%" % (x["model"], x["variant"], 100 * share))
-            worst = share if worst is None else min(worst, share)
-        if worst is not None:
-            lines.append("| 1 thread: every variant's speed-up ≥ 80%% of its exact FLOP prediction | lowest %.1f%%%s | %s |" % (
-                100 * worst, "; below 80%: " + ", ".join(misses) if misses else "", "yes" if not misses else "**no**"))
-        # Out of order: a variant slower than standard, or than one with fewer
-        # predicted FLOPs, by more than 2% (closer than that is noise here).
-        order_bad = []
-        for m in models_seen:
-            sp = {x["variant"]: x for x in attn_speedups if x["model"] == m and x["threads"] == t}
-            for a in sp.values():
-                if a["speedup"] < 0.98 or any(b["predicted_exact"] < a["predicted_exact"] and
-                                              b["speedup"] > 1.02 * a["speedup"] for b in sp.values()):
-                    order_bad.append("%s %s" % (m, a["variant"]))
-        lines.append("| 1 thread: variants ordered by their FLOP counts (efficient fastest, standard slowest; within 2%%) | %s | %s |" % (
-            "not on " + ", ".join(order_bad) if order_bad else "on every model", "yes" if not order_bad else "**no**"))
+    # The variant targets are single-thread ones.
+    attn_speedups = [x for x in peers["speedups"]
+                     if x["stack"] == "attn" and x["variant"] != "standard" and x["threads"] == 1]
+    worst, misses = None, []
+    for x in attn_speedups:
+        if x["predicted_exact"] <= 1.0001:
+            continue
+        share = (x["speedup"] - 1) / (x["predicted_exact"] - 1)
+        if share < 0.8:
+            misses.append("%s %s %.1f%%" % (x["model"], x["variant"], 100 * share))
+        worst = share if worst is None else min(worst, share)
+    if worst is not None:
+        lines.append("| 1 thread: every variant's speed-up ≥ 80%% of its exact FLOP prediction | lowest %.1f%%%s | %s |" % (
+            100 * worst, "; below 80%: " + ", ".join(misses) if misses else "", "yes" if not misses else "**no**"))
+    # Out of order: a variant slower than standard, or than one with fewer
+    # predicted FLOPs, by more than 2% (closer than that is noise here).
+    order_bad = []
+    for m in models_seen:
+        sp = {x["variant"]: x for x in attn_speedups if x["model"] == m}
+        for a in sp.values():
+            if a["speedup"] < 0.98 or any(b["predicted_exact"] < a["predicted_exact"] and
+                                          b["speedup"] > 1.02 * a["speedup"] for b in sp.values()):
+                order_bad.append("%s %s" % (m, a["variant"]))
+    lines.append("| 1 thread: variants ordered by their FLOP counts (efficient fastest, standard slowest; within 2%%) | %s | %s |" % (
+        "not on " + ", ".join(order_bad) if order_bad else "on every model", "yes" if not order_bad else "**no**"))
     peak_rows = gb_rows(peak or {}, r"peak/fma/")
     best_peak = max((b["FLOPS"] for n, b in peak_rows.items() if "real_time" not in n and "FLOPS" in b), default=0)
     if best_peak and kernels:

@@ -94,6 +94,12 @@ if [ "$large" = 1 ]; then
     --out "$results/decode.md"
 fi
 
+# Google Benchmark records the binaries' and the models' paths; keep them
+# relative to the project, so the results say nothing about this checkout.
+for f in peak models kernels; do
+  if [ -f "$results/$f.json" ]; then sed -i "s|\"$root/|\"|g" "$results/$f.json"; fi
+done
+
 echo "== plot" >&2
 first=1
 for t in ${threads//,/ }; do
