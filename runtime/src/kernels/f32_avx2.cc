@@ -19,6 +19,7 @@ struct V {
   using R = __m256;
   using M = __m256;
   static constexpr size_t N = 8;
+  static constexpr size_t kAttentionRows = 6;  // 12 accumulators of 16 registers
   static constexpr size_t kGemmRows = 6;  // 12 accumulators of 16 registers
   static constexpr size_t kGemmDepth = 256;
   static R zero() { return _mm256_setzero_ps(); }

@@ -1,6 +1,12 @@
 // The AVX-512F path (16 lanes). Compiled with -mavx512f -mfma; chosen only on
 // CPUs with AVX-512F.
 
+// GCC 12's AVX-512 intrinsics start from an _mm512_undefined_ps() that GCC
+// itself then reports as uninitialized once they are inlined deep enough
+// (GCC bug 105593, fixed in GCC 13).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -19,6 +25,7 @@ struct V {
   using R = __m512;
   using M = __mmask16;
   static constexpr size_t N = 16;
+  static constexpr size_t kAttentionRows = 8;  // 16 accumulators of 32 registers
   static constexpr size_t kGemmRows = 8;  // 16 accumulators of 32 registers
   static constexpr size_t kGemmDepth = 1024;
   static R zero() { return _mm512_setzero_ps(); }
