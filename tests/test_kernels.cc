@@ -61,7 +61,9 @@ TEST_CASE("attention head") {
           std::vector<uint8_t> masked(n, 0);
           if (mode == 2)
             for (size_t s = 0; s < n; s += 3) masked[s] = s + 1 < n;  // never every key
-          std::vector<float> out(queries * os, 0.0f), scratch(attn::attention_scratch_floats(n, dim));
+          // The scratch is followed by guard floats that the kernel must leave alone.
+          const size_t scratch_floats = attn::attention_scratch_floats(n, dim), guard = 64;
+          std::vector<float> out(queries * os, 0.0f), scratch(scratch_floats + guard, 12345.0f);
           const float scale = 1.0f / std::sqrt(float(dim));
           attn::AttentionHeadArgs a{q.data(), kk.data(), v.data(), out.data(), qs, ks, vs, os, n, 0, queries / 3,
                                     q_offset, dim, scale, causal, mode == 2 ? masked.data() : nullptr, scratch.data()};
@@ -96,6 +98,7 @@ TEST_CASE("attention head") {
             }
           }
           check_near(got, want, 2e-5, "attention_head");
+          for (size_t i = scratch_floats; i < scratch.size(); ++i) REQUIRE_MESSAGE(scratch[i] == 12345.0f, "scratch overrun");
         }
       }
     }

@@ -27,10 +27,15 @@ struct AttentionHeadArgs {
   float* scratch;             // attention_scratch_floats(n, dim) floats, 64-byte aligned
 };
 
-// The scratch one attention_head call needs: room for Kᵀ, a few rows of
-// scores and a row of key-mask terms, each padded to 32 floats (two vectors of
-// the widest path).
-inline size_t attention_scratch_floats(size_t n, size_t dim) { return (n + 31) / 32 * 32 * (dim + 5); }
+// The most query rows a path's attention_head scores at a time.
+constexpr size_t kMaxAttentionRows = 8;
+
+// The scratch one attention_head call needs: room for Kᵀ, the rows of scores
+// and a row of key-mask terms, each padded to 32 floats (two vectors of the
+// widest path).
+inline size_t attention_scratch_floats(size_t n, size_t dim) {
+  return (n + 31) / 32 * 32 * (dim + kMaxAttentionRows + 1);
+}
 
 enum class Epilogue { None, Gelu, GeluTanh, Relu };
 
