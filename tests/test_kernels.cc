@@ -225,7 +225,7 @@ TEST_CASE("gemm with packed weights, bias and fused activation") {
   for (const Kernels* k : paths()) {
     if (!k->gemm) continue;
     for (size_t m : {1, 3, 8, 9, 17}) {
-      for (size_t n : {1, 15, 32, 33, 70}) {
+      for (size_t n : {1, 15, 32, 33, 70, 300}) {  // 300: several panel groups
         for (size_t depth : {1, 7, 300, 800}) {
           for (int e = 0; e < 4; ++e) {
             CAPTURE(k->path);

@@ -28,6 +28,7 @@ struct V {
   static constexpr size_t kAttentionRows = 8;  // 16 accumulators of 32 registers
   static constexpr size_t kGemmRows = 8;  // 16 accumulators of 32 registers
   static constexpr size_t kGemmDepth = 1024;
+  static constexpr size_t kGemmPanelGroup = 1;  // the panel's block of B stays in L1 for every row tile
   static R zero() { return _mm512_setzero_ps(); }
   static R set1(float f) { return _mm512_set1_ps(f); }
   static R load(const float* p) { return _mm512_loadu_ps(p); }
