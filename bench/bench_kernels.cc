@@ -78,8 +78,8 @@ std::string shape_suffix(const AttentionShape& s) {
 size_t pairs(size_t n, bool causal) { return causal ? n * (n + 1) / 2 : n * n; }
 
 // attention_head's scratch: `scratch` (attention_scratch_floats(n, dim), 64-byte
-// aligned) in newer kernel tables, `scores` (n floats) in older ones. Both are
-// served by the larger, aligned buffer below.
+// aligned) in newer kernel tables, `scores` (n floats) in older ones; the
+// buffer below serves both.
 template <class A>
 auto set_scratch(A& a, float* p, int) -> decltype(a.scratch = p, void()) {
   a.scratch = p;
@@ -89,7 +89,7 @@ auto set_scratch(A& a, float* p, long) -> decltype(a.scores = p, void()) {
   a.scores = p;
 }
 
-size_t scratch_floats(size_t n, size_t dim) { return (n + 15) / 16 * 16 * (dim + 4) + 16; }
+size_t scratch_floats(size_t n, size_t dim) { return attn::attention_scratch_floats(n, dim); }
 
 struct AlignedFloats {
   float* p = nullptr;
