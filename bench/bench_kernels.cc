@@ -89,8 +89,6 @@ auto set_scratch(A& a, float* p, long) -> decltype(a.scores = p, void()) {
   a.scores = p;
 }
 
-size_t scratch_floats(size_t n, size_t dim) { return attn::attention_scratch_floats(n, dim); }
-
 struct AlignedFloats {
   float* p = nullptr;
   explicit AlignedFloats(size_t count) {
@@ -115,7 +113,7 @@ struct AttentionBuffers {
   AlignedFloats scratch;
 
   AttentionBuffers(const AttentionShape& s, const std::string& v)
-      : n(s.n), d(s.d), h(s.h), variant(v), scratch(scratch_floats(s.n, s.d)) {
+      : n(s.n), d(s.d), h(s.h), variant(v), scratch(attn::attention_scratch_floats(s.n, s.d)) {
     proj = v == "standard" ? 3 : v == "optimized" ? 2 : 1;
     x = random_vector(n * d, 1.0f, 1);
     qkv = random_vector(n * d * proj, 1.0f, 2);
