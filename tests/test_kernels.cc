@@ -166,6 +166,26 @@ TEST_CASE("layer norm") {
   }
 }
 
+// Every approximation's whole range, including where erf and tanh saturate.
+TEST_CASE("gelu over a dense grid") {
+  std::vector<float> x;
+  for (int i = -12000; i <= 12000; ++i) x.push_back(float(i) / 1000.0f);
+  std::vector<double> erf_want, tanh_want;
+  for (float v : x) {
+    erf_want.push_back(0.5 * v * (1 + std::erf(v / std::sqrt(2.0))));
+    tanh_want.push_back(0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * double(v) * v * v))));
+  }
+  for (const Kernels* k : paths()) {
+    CAPTURE(std::string(k->path));
+    auto y = x;
+    k->gelu(y.data(), y.size());
+    check_near(y, erf_want, 1e-6, "gelu");
+    y = x;
+    k->gelu_tanh(y.data(), y.size());
+    check_near(y, tanh_want, 1e-6, "gelu_tanh");
+  }
+}
+
 TEST_CASE("activations and add") {
   std::mt19937 rng(5);
   for (const Kernels* k : paths()) {
