@@ -85,6 +85,10 @@ class Session {
   void token_mix(const ConstTensor& w, const float* bias, const float* x, float* y, size_t n, size_t row_begin,
                  size_t row_end, size_t cols, bool causal);
   struct TokenMixTask;
+  bool mixes_by_gemm(const OpInfo& op) const;
+  void mix_by_gemm(const ConstTensor& w, const float* bias, const float* x, float* packed, float* y, size_t n,
+                   size_t cols);
+  struct MixGemmTask;
   struct GemmTask;
   void run_steps();
   void run_cached_attention(Step& step, const float* x, float* proj, float* heads_out, size_t m);
