@@ -3,9 +3,12 @@
 
 // GCC 12's AVX-512 intrinsics start from an _mm512_undefined_ps() that GCC
 // itself then reports as uninitialized once they are inlined deep enough
-// (GCC bug 105593, fixed in GCC 13).
+// (GCC bug 105593, fixed in GCC 13). Clang has neither the bug nor the
+// second warning's name.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include <immintrin.h>
 
