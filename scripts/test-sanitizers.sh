@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 packages=(clang-14 libclang-rt-14-dev llvm-14)  # compiler; ASan/UBSan/TSan/libFuzzer runtimes; llvm-symbolizer
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -51,7 +51,10 @@ if grep -E -q 'f32_avx|-mavx|-msse|-mfma' "$build/compile_commands.json"; then
   fail "an x86-only source or flag is in the aarch64 build"
 fi
 for f in "$build/runtime/libattn.a" "$build/runtime/libattn.so" "$build/tools/attn-infer" "$build/converter/attn-convert"; do
-  machine=$(aarch64-linux-gnu-readelf -h "$f" 2>/dev/null | awk -F: '/Machine:/ {gsub(/^ +/, "", $2); print $2; exit}')
+  # (readelf's whole output is read first: an awk that quits early would end
+  # readelf with SIGPIPE on an archive's long listing, and pipefail fails on it.)
+  header=$(aarch64-linux-gnu-readelf -h "$f" 2>/dev/null || true)
+  machine=$(awk -F: '/Machine:/ {gsub(/^ +/, "", $2); print $2; exit}' <<<"$header")
   [ "$machine" = "AArch64" ] || fail "$f is not an AArch64 binary (${machine:-unreadable})"
 done
 infer=$build/emulated/tools/attn-infer  # runs the aarch64 attn-infer through qemu
@@ -69,7 +72,7 @@ log=$build/Testing/Temporary/LastTest.log
 paths=$(grep -o 'kernel path in use: [a-z0-9]*' "$log" | sort | uniq -c || true)
 echo "$paths"
 case $paths in *": neon"*) ;; *) fail "the tests did not run on the neon kernel path" ;; esac
-if echo "$paths" | grep -v -q -E 'neon$|scalar$|^$'; then
+if grep -v -q -E 'neon$|scalar$|^$' <<<"$paths"; then
   fail "an unexpected kernel path was in use"
 fi
 
@@ -96,7 +99,7 @@ rm -rf "$work"
 mkdir -p "$work"
 "$infer" --help >/dev/null
 embed=0
-if "$convert" --help 2>&1 | grep -q -- '--embed-sample'; then embed=1; fi
+if grep -q -- '--embed-sample' <<<"$("$convert" --help 2>&1 || true)"; then embed=1; fi
 checked=0
 for dir in tests/data/fixtures/*/; do
   name=$(basename "$dir")

@@ -80,8 +80,8 @@ include("$root/toolchains/ios-arm64.cmake")
 message(STATUS "ios: \${CMAKE_SYSTEM_NAME} \${CMAKE_SYSTEM_PROCESSOR} \${CMAKE_OSX_ARCHITECTURES} \${CMAKE_OSX_DEPLOYMENT_TARGET} \${CMAKE_OSX_SYSROOT} tools=\${ATTN_BUILD_TOOLS}")
 EOF
 ios() {
-  cmake -P "$tmp/ios.cmake" | grep -qx -- '-- ios: iOS arm64 arm64 14.0 iphoneos tools=OFF' &&
-    cmake -DATTN_IOS_PLATFORM=SIMULATOR -P "$tmp/ios.cmake" | grep -q -- ' 14.0 iphonesimulator ' &&
+  grep -qx -- '-- ios: iOS arm64 arm64 14.0 iphoneos tools=OFF' <<<"$(cmake -P "$tmp/ios.cmake")" &&
+    grep -q -- ' 14.0 iphonesimulator ' <<<"$(cmake -DATTN_IOS_PLATFORM=SIMULATOR -P "$tmp/ios.cmake")" &&
     ! cmake -DATTN_IOS_PLATFORM=TV -P "$tmp/ios.cmake" 2>/dev/null
 }
 check "ios-arm64.cmake: iOS, arm64, iOS 14.0, iphoneos or iphonesimulator" ios

@@ -53,7 +53,8 @@ if [ -z "$prebuilt" ]; then
     -DANDROID_NDK="$ndk" -DANDROID_PLATFORM="$platform" -DATTN_ANDROID_DEPS="$ATTN_ANDROID_DEPS" \
     -DCMAKE_BUILD_TYPE=Release
   cmake --build "$build" -j"$jobs" --target attn attn-infer
-  strip_tool=$(ls "$ndk"/toolchains/llvm/prebuilt/*/bin/llvm-strip | head -n 1)
+  strip_tools=("$ndk"/toolchains/llvm/prebuilt/*/bin/llvm-strip)
+  strip_tool=${strip_tools[0]}
 else
   build=$(cd "$prebuilt" && pwd)
   ndk_major=0
@@ -69,7 +70,7 @@ done
 pkg=$out/attn
 module=$pkg/prefab/modules/attn
 libdir=$module/libs/android.arm64-v8a
-rm -rf "$pkg" "$out/bin"
+rm -rf "${pkg:?}" "${out:?}/bin"
 mkdir -p "$module/include/attn" "$libdir" "$out/bin/arm64-v8a"
 
 cat >"$pkg/AndroidManifest.xml" <<EOF

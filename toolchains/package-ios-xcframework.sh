@@ -45,7 +45,7 @@ build_slice() {
     -DATTN_IOS_PLATFORM="$platform" -DATTN_IOS_DEPS="$deps" -DCMAKE_BUILD_TYPE=Release
   cmake --build "$build" --config Release -j"$jobs" --target attn_static
   local lib
-  lib=$(find "$build/runtime" -name libattn.a | head -n 1)
+  lib=$(find "$build/runtime" -name libattn.a -print -quit)
   [ -n "$lib" ] || { echo "package-ios-xcframework: no libattn.a in $build" >&2; exit 1; }
   local parts=("$lib")
   for dep in XNNPACK pthreadpool cpuinfo clog; do

@@ -40,7 +40,7 @@ apt_update() {
   fi
 }
 
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+if ! grep -qx arm64 <<<"$(dpkg --print-foreign-architectures)"; then
   as_root "adding the arm64 architecture"
   dpkg --add-architecture arm64
   apt_update
@@ -48,7 +48,7 @@ fi
 
 missing=()
 for p in "${host_packages[@]}" "${multiarch_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   as_root "installing ${missing[*]}"
