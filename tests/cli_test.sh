@@ -42,7 +42,7 @@ sed 's/"attention": *"standard"/"attention": "efficient"/' "$fx/vit-standard-spl
 expect "mismatched variant exits non-zero" test $? -ne 0
 expect "the error names the K weight" contains "$work/err" "blocks.0.attn.k.weight"
 expect "no output file after an error" test ! -e "$work/wrong.attnmodel"
-expect "no temporary file left behind" test -z "$(find "$work" -name '*tmp*')"
+expect "no temporary file left behind" test -z "$(find "$work" -mindepth 1 -name '*tmp*')"
 
 # A truncated checkpoint.
 head -c 3000 "$fx/vit-super-mean/model.safetensors" >"$work/cut.safetensors"

@@ -399,21 +399,23 @@ void Session::reset_profile() {
   profile_runs_ = 0;
 }
 
+// One GEMM, c[m, n] = epilogue(a[m, k] · Wᵀ + bias), split into items of
+// column panels.
 struct Session::GemmTask {
   const Kernels* kernels;
-  const DenseLayer* layer;
-  const float* in;
-  float* out;
-  size_t rows;
+  const float* a;
+  size_t a_stride, m, k;
+  const float* packed;
+  const float* bias;
   Epilogue epilogue;
-  size_t panels_per_item;
-  size_t panels;
+  float* c;
+  size_t n;
+  size_t panels_per_item = 0, panels = 0;  // set by run_gemm
   static void run(void* context, size_t item) {
     auto* t = static_cast<GemmTask*>(context);
-    const DenseLayer& l = *t->layer;
     const size_t first = item * t->panels_per_item;
-    t->kernels->gemm(t->in, l.in_features, t->rows, l.in_features, l.packed, l.bias, t->epilogue, t->out,
-                     l.out_features, l.out_features, first, std::min(t->panels, first + t->panels_per_item));
+    t->kernels->gemm(t->a, t->a_stride, t->m, t->k, t->packed, t->bias, t->epilogue, t->c, t->n, t->n, first,
+                     std::min(t->panels, first + t->panels_per_item));
   }
 };
 
@@ -429,17 +431,21 @@ void Session::for_each(bool in_parallel, WorkerPool::Task task, void* context, s
   for (size_t i = 0; i < count; ++i) task(context, i);
 }
 
+void Session::run_gemm(GemmTask& task) {
+  task.panels = (task.n + kernels_.gemm_panel - 1) / kernels_.gemm_panel;
+  const bool split = parallel(2.0 * double(task.m) * double(task.k) * double(task.n));
+  // Small items, so that a late worker leaves little for the others to wait on.
+  task.panels_per_item = split ? std::max<size_t>(1, task.panels / (4 * threads_)) : task.panels;
+  for_each(split, &GemmTask::run, &task, (task.panels + task.panels_per_item - 1) / task.panels_per_item);
+}
+
 void Session::run_dense(DenseLayer& layer, size_t rows, const float* in, float* out) {
   if (layer.packed) {
     static const Epilogue kEpilogue[] = {Epilogue::None, Epilogue::Gelu, Epilogue::GeluTanh, Epilogue::Relu};
-    const size_t panels = (layer.out_features + kernels_.gemm_panel - 1) / kernels_.gemm_panel;
-    const bool split = parallel(2.0 * double(rows) * double(layer.in_features) * double(layer.out_features));
-    // Small items, so that a late worker leaves little for the others to wait on.
-    const size_t per_item = split ? std::max<size_t>(1, panels / (4 * threads_)) : panels;
-    GemmTask task{&kernels_, &layer, in, out, rows, kEpilogue[int(layer.activation)], per_item, panels};
+    GemmTask task{&kernels_, in, layer.in_features, rows, layer.in_features, layer.packed, layer.bias,
+                  kEpilogue[int(layer.activation)], out, layer.out_features};
     // Activations are fused: their time counts as dense.
-    timed(ATTN_OP_CLASS_DENSE,
-          [&] { for_each(split, &GemmTask::run, &task, (panels + per_item - 1) / per_item); });
+    timed(ATTN_OP_CLASS_DENSE, [&] { run_gemm(task); });
     return;
   }
   if (layer.set_rows != rows || layer.set_in != in) {
@@ -566,29 +572,12 @@ void Session::token_mix(const ConstTensor& w, const float* bias, const float* x,
            (rows + TokenMixTask::kRowsPerItem - 1) / TokenMixTask::kRowsPerItem);
 }
 
-struct Session::MixGemmTask {
-  const Kernels* kernels;
-  const ConstTensor* w;
-  const float* packed;
-  float* y;
-  size_t n, cols, panels_per_item, panels;
-  static void run(void* context, size_t item) {
-    auto* t = static_cast<MixGemmTask*>(context);
-    const size_t first = item * t->panels_per_item;
-    t->kernels->gemm(t->w->data, size_t(t->w->shape[1]), t->n, t->n, t->packed, nullptr, Epilogue::None, t->y,
-                     t->cols, t->cols, first, std::min(t->panels, first + t->panels_per_item));
-  }
-};
-
-// y = W_A[:n, :n]·x + b_A, split among threads by column panels as run_dense.
+// y = W_A[:n, :n]·x + b_A on the path's GEMM, with x packed as its weights.
 void Session::mix_by_gemm(const ConstTensor& w, const float* bias, const float* x, float* packed, float* y, size_t n,
                           size_t cols) {
   pack_right_operand(x, n, cols, kernels_.gemm_panel, packed);
-  const size_t panels = (cols + kernels_.gemm_panel - 1) / kernels_.gemm_panel;
-  const bool split = parallel(2.0 * double(n) * double(n) * double(cols));
-  const size_t per_item = split ? std::max<size_t>(1, panels / (4 * threads_)) : panels;
-  MixGemmTask task{&kernels_, &w, packed, y, n, cols, per_item, panels};
-  for_each(split, &MixGemmTask::run, &task, (panels + per_item - 1) / per_item);
+  GemmTask task{&kernels_, w.data, size_t(w.shape[1]), n, n, packed, nullptr, Epilogue::None, y, cols};
+  run_gemm(task);
   if (bias)
     for (size_t t = 0; t < n; ++t)
       for (size_t c = 0; c < cols; ++c) y[t * cols + c] += bias[t];

@@ -88,8 +88,8 @@ class Session {
   bool mixes_by_gemm(const OpInfo& op) const;
   void mix_by_gemm(const ConstTensor& w, const float* bias, const float* x, float* packed, float* y, size_t n,
                    size_t cols);
-  struct MixGemmTask;
   struct GemmTask;
+  void run_gemm(GemmTask& task);  // sets the task's panel split
   void run_steps();
   void run_cached_attention(Step& step, const float* x, float* proj, float* heads_out, size_t m);
   void run_step(Step& step);
