@@ -30,11 +30,11 @@ struct AttentionHeadArgs {
 // The most query rows a path's attention_head scores at a time.
 constexpr size_t kMaxAttentionRows = 8;
 
-// The scratch one attention_head call needs: room for Kᵀ, the rows of scores
-// and a row of key-mask terms, each padded to 32 floats (two vectors of the
-// widest path).
+// The scratch one attention_head call needs: room for Kᵀ, the rows of scores,
+// a row of key-mask terms and a packed copy of V, each padded to 32 floats
+// (two vectors of the widest path).
 inline size_t attention_scratch_floats(size_t n, size_t dim) {
-  return (n + 31) / 32 * 32 * (dim + kMaxAttentionRows + 1);
+  return (n + 31) / 32 * 32 * (2 * dim + kMaxAttentionRows + 1);
 }
 
 enum class Epilogue { None, Gelu, GeluTanh, Relu };
