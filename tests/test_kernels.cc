@@ -145,7 +145,7 @@ TEST_CASE("token mixing") {
 TEST_CASE("layer norm") {
   std::mt19937 rng(3);
   for (const Kernels* k : paths()) {
-    for (size_t rows : {1, 3}) {
+    for (size_t rows : {1, 3, 4, 9}) {  // the SIMD paths take 4 rows at a time
       for (size_t cols : {1, 2, 15, 16, 17, 64, 100}) {
         auto x = random_vector(rows * cols, rng, 3.0f), g = random_vector(cols, rng), b = random_vector(cols, rng);
         for (float& v : x) v += 10.0f;  // a large mean tests the centring
@@ -161,6 +161,7 @@ TEST_CASE("layer norm") {
           for (size_t c = 0; c < cols; ++c) want.push_back((x[r * cols + c] - mean) / std::sqrt(var + 1e-5) * g[c] + b[c]);
         }
         CAPTURE(k->path);
+        CAPTURE(rows);
         CAPTURE(cols);
         check_near(y, want, 1e-5, "layernorm");
       }
