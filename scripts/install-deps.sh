@@ -14,18 +14,5 @@ packages=(
   dataset-fashion-mnist             # the bundled demo's data
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
-done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps: these packages are missing, and installing them needs root: ${missing[*]}" >&2
-  exit 1
-fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+source "$(dirname "$0")/lib/packages.sh"
+install_missing install-deps "${packages[@]}"

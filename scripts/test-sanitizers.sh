@@ -9,20 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(clang-14 libclang-rt-14-dev llvm-14)  # compiler; ASan/UBSan/TSan/libFuzzer runtimes; llvm-symbolizer
-missing=()
-for p in "${packages[@]}"; do
-  [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "test-sanitizers: these packages are missing, and installing them needs root: ${missing[*]}" >&2
-    exit 1
-  fi
-  echo "test-sanitizers: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+source scripts/lib/packages.sh
+install_missing test-sanitizers "${packages[@]}"
 export ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 external_symbolizer_path=$ASAN_SYMBOLIZER_PATH"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1

@@ -15,6 +15,7 @@
 # Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/packages.sh
 build=${1:-build-aarch64}
 sysroot=$build/sysroot
 
@@ -46,10 +47,7 @@ if ! grep -qx arm64 <<<"$(dpkg --print-foreign-architectures)"; then
   apt_update
 fi
 
-missing=()
-for p in "${host_packages[@]}" "${multiarch_packages[@]}"; do
-  [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
-done
+missing_packages "${host_packages[@]}" "${multiarch_packages[@]}"
 if [ ${#missing[@]} -gt 0 ]; then
   as_root "installing ${missing[*]}"
   echo "prepare-aarch64-deps: installing ${missing[*]}"
