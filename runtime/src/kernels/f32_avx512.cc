@@ -57,6 +57,9 @@ struct V {
   static R blend(M m, R if_true, R if_false) { return _mm512_mask_blend_ps(m, if_false, if_true); }
   static R round(R a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static R scale2(R p, R n) { return _mm512_scalef_ps(p, n); }  // one instruction
+  static R scale2_biased(R p, R t) {
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(t), 23)));
+  }
   static float hsum(R a) { return _mm512_reduce_add_ps(a); }
   static float hmax(R a) { return _mm512_reduce_max_ps(a); }
 };
