@@ -58,7 +58,7 @@ TEST_CASE("attention head") {
           const bool causal = mode % 4 == 1 || mode % 4 == 3;
           const size_t queries = mode % 4 == 3 ? std::min<size_t>(n, 3) : n;
           const size_t q_offset = n - queries;
-          const size_t qs = dim * 3 + 1, ks = dim + 2, vs = mode < 4 ? dim * 2 : 256, os = dim + 5;  // odd strides
+          const size_t qs = dim * 3 + 1, ks = dim + 2, vs = mode < 4 ? dim * 2 : 256, os = dim + 5;  // q, k, out: odd strides
           auto q = random_vector(queries * qs, rng), kk = random_vector(n * ks, rng), v = random_vector(n * vs, rng);
           std::vector<uint8_t> masked(n, 0);
           if (mode % 4 == 2)

@@ -33,28 +33,13 @@ as_root() {
   fi
 }
 
-updated=0
-apt_update() {
-  if [ "$updated" -eq 0 ]; then
-    apt-get update -q
-    updated=1
-  fi
-}
-
 if ! grep -qx arm64 <<<"$(dpkg --print-foreign-architectures)"; then
   as_root "adding the arm64 architecture"
   dpkg --add-architecture arm64
   apt_update
 fi
 
-missing_packages "${host_packages[@]}" "${multiarch_packages[@]}"
-if [ ${#missing[@]} -gt 0 ]; then
-  as_root "installing ${missing[*]}"
-  echo "prepare-aarch64-deps: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt_update
-  apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+install_missing prepare-aarch64-deps "${host_packages[@]}" "${multiarch_packages[@]}"
 
 # The clashing packages, at the versions apt would install for amd64 (the
 # arm64 ones must match the headers the amd64 build uses).

@@ -17,6 +17,15 @@ missing_packages() {
   done
 }
 
+# apt_update: apt-get update, once per run of the sourcing script.
+apt_updated=0
+apt_update() {
+  if [ "$apt_updated" -eq 0 ]; then
+    apt-get update -q
+    apt_updated=1
+  fi
+}
+
 # install_missing WHO PACKAGE...: installs the packages that are not installed
 # (as root), or fails naming them; WHO prefixes the messages.
 install_missing() {
@@ -32,6 +41,6 @@ install_missing() {
   fi
   echo "$who: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
+  apt_update
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
