@@ -16,6 +16,12 @@ its median. A stack's p50 is the median of its rounds' medians, and its ratio
 to attn is the median over rounds of (its round median / attn's median in the
 same round), so drift of a busy machine falls on all stacks alike.
 
+The variants' speed-ups within attn are small (6-19% predicted) next to how
+far a p50 drifts between visits here, so attn's are also measured in one
+process: `attn-infer --compare` runs the four variants in rounds of a new
+random order each and reports each one's ratio to standard with a 95%
+interval (`--variant-seconds` per model and thread count).
+
     /usr/bin/python3 bench/compare_peers.py                        # quick: all but GPT-2, 1 thread
     /usr/bin/python3 bench/compare_peers.py --threads 1,2 --rounds 5 --iters 50
     /usr/bin/python3 bench/compare_peers.py --models gpt2-124m              # GPT-2 (made on first use)
@@ -329,6 +335,40 @@ def run_model(entry, variants, args, ort, rng, scratch, env):
     return rounds, checks
 
 
+def compare_variants(entry, variants, args):
+    """attn's variants interleaved in one attn-infer --compare process, per thread count."""
+    if "attn" not in args.stacks or "standard" not in variants or len(variants) < 2 or args.variant_seconds <= 0:
+        return []
+    name = entry["name"]
+    order = ["standard"] + [v for v in variants if v != "standard"]
+    paths = [bl.attnmodel_path(args.models_dir, name, v) for v in order]
+    # A large model gets more time, so that it still sees some 30 rounds.
+    seconds = max(args.variant_seconds, 30 * 1.5 * sum(
+        fl.exact_flops(entry["configs"][v], entry["tokens"])["total"] / 50e9 for v in order))
+    out = []
+    for t in args.threads:
+        cmd = [args.attn_infer, "--compare"] + paths + ["--threads", str(t), "--min-time", "%.0f" % seconds,
+                                                        "--input", bl.input_path(args.models_dir, name), "--json",
+                                                        "--quiet"]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stderr.strip()))
+        j = json.loads(r.stdout)
+        for v, e in zip(order, j["compare"]):
+            if v == "standard":
+                continue
+            c, cs = entry["configs"][v], entry["configs"]["standard"]
+            out.append({"model": name, "variant": v, "threads": t, "rounds": j["rounds"], "runs": e["runs"],
+                        "p50_ms": e["p50_ms"], "relative_latency": e["ratio"],
+                        "speedup": 1 / e["ratio"], "speedup_low": 1 / e["ratio_ci_high"],
+                        "speedup_high": 1 / e["ratio_ci_low"],
+                        "predicted_exact": fl.exact_flops(cs, entry["tokens"])["total"] /
+                        fl.exact_flops(c, entry["tokens"])["total"]})
+        log("  attn variants in one process, %d thread(s): %s" % (t, ", ".join(
+            "%s %.3f" % (x["variant"], x["speedup"]) for x in out if x["threads"] == t)))
+    return out
+
+
 def summarise(rounds, index_entries, variants, args):
     rows = []
     by = {}
@@ -378,7 +418,7 @@ def fmt_ms(x):
     return "%.3f" % x if x < 10 else "%.1f" % x
 
 
-def markdown(rows, speedups, env):
+def markdown(rows, speedups, in_process, env):
     out = []
     out.append("Machine: %s; attn kernel path %s; ONNX Runtime %s (onnxruntime-node); PyTorch %s (BLAS: %s). "
                "%d rounds x up to %d runs per stack (fewer for large models), interleaved; load average %s at the start, %s at the end.%s"
@@ -407,7 +447,22 @@ def markdown(rows, speedups, env):
         cells = ["%.2f" % d[s]["speedup"] if s in d else "–" for s in STACKS]
         out.append("| %s | %s | %d | %s | %.2f | %.2f |" % (m, v, t, " | ".join(cells), any_s["predicted_paper"],
                                                           any_s["predicted_exact"]))
+    if in_process:
+        out += ["", "attn's speed-up over standard attention with the variants interleaved in one process "
+                "(attn-infer --compare; 95% interval), against the exact FLOP count's prediction:", "",
+                "| model | variant | threads | rounds | speed-up | 95% interval | predicted (exact) | share of the predicted gain |",
+                "|---|---|---:|---:|---:|---|---:|---:|"]
+        for x in in_process:
+            out.append("| %s | %s | %d | %d | %.3f | %.3f–%.3f | %.3f | %s |" % (
+                x["model"], x["variant"], x["threads"], x["rounds"], x["speedup"], x["speedup_low"],
+                x["speedup_high"], x["predicted_exact"], predicted_share(x)))
     return "\n".join(out) + "\n"
+
+
+def predicted_share(x):
+    """How much of the predicted gain a speed-up realises: (s - 1) / (p - 1)."""
+    p = x["predicted_exact"]
+    return "%.0f%%" % (100 * (x["speedup"] - 1) / (p - 1)) if p > 1.0001 else "–"
 
 
 def main():
@@ -430,6 +485,9 @@ def main():
                     help="fewer runs per visit for large models, so that a visit takes about this long "
                          "(estimated from the FLOP count; at least 5 runs; default 3)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    ap.add_argument("--variant-seconds", type=float, default=20.0,
+                    help="attn's variants compared in one process for at least this long per model and thread "
+                         "count (more for large models; 0: skip; default 20)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the visiting order")
     ap.add_argument("--no-make", action="store_true", help="do not generate missing models")
     ap.add_argument("--no-verify", action="store_true", help="skip the output check")
@@ -466,7 +524,7 @@ def main():
     scratch = os.path.join(args.results, "scratch")
     os.makedirs(scratch, exist_ok=True)
     rng = random.Random(args.seed)
-    all_rounds, all_checks = [], {}
+    all_rounds, all_checks, in_process = [], {}, []
     try:
         for e in entries:
             load0 = os.getloadavg()[0]
@@ -476,16 +534,18 @@ def main():
                 "max_at_visits": max((m["loadavg1"] for m in rounds), default=None)}
             all_rounds += rounds
             all_checks[e["name"]] = checks
+            in_process += compare_variants(e, variants, args)
     finally:
         if ort:
             env["onnxruntime"] = ort.version
             ort.close()
     env["loadavg_end"] = "%.2f %.2f %.2f" % os.getloadavg()
     rows, speedups = summarise(all_rounds, entries, variants, args)
-    result = {"env": env, "rows": rows, "speedups": speedups, "verify": all_checks, "measurements": all_rounds}
+    result = {"env": env, "rows": rows, "speedups": speedups, "attn_variants_in_process": in_process,
+              "verify": all_checks, "measurements": all_rounds}
     with open(os.path.join(args.results, "peers.json"), "w") as f:
         json.dump(result, f, indent=1)
-    md = markdown(rows, speedups, env)
+    md = markdown(rows, speedups, in_process, env)
     with open(os.path.join(args.results, "peers.md"), "w") as f:
         f.write(md)
     print(md)
