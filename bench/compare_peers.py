@@ -342,8 +342,8 @@ def compare_variants(entry, variants, args):
     name = entry["name"]
     order = ["standard"] + [v for v in variants if v != "standard"]
     paths = [bl.attnmodel_path(args.models_dir, name, v) for v in order]
-    # A large model gets more time, so that it still sees some 30 rounds.
-    seconds = max(args.variant_seconds, 30 * 1.5 * sum(
+    # A large model gets more time, so that it still sees some 20 rounds.
+    seconds = max(args.variant_seconds, 20 * 1.5 * sum(
         fl.exact_flops(entry["configs"][v], entry["tokens"])["total"] / 50e9 for v in order))
     out = []
     for t in args.threads:
