@@ -278,7 +278,7 @@ def section_targets(peers, models, peak, kernels):
             continue
         share = (x["speedup"] - 1) / (x["predicted_exact"] - 1)
         if share < 0.8:
-            misses.append("%s %s %.0f%%" % (x["model"], x["variant"], 100 * share))
+            misses.append("%s %s %.1f%%" % (x["model"], x["variant"], 100 * share))
         worst = share if worst is None else min(worst, share)
     if worst is not None:
         lines.append("| 1 thread: every variant's speed-up ≥ 80%% of its exact FLOP prediction (%s) | lowest %.0f%%%s | %s |" % (
