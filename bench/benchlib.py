@@ -86,3 +86,22 @@ def make_input(entry, seed=1234):
 def tool(build, name):
     sub = "converter" if name == "attn-convert" else "tools"
     return os.path.join(build, sub, name)
+
+
+def predicted_share(speedup, predicted):
+    """How much of a predicted speed-up's gain a measured one realises,
+    (s - 1) / (p - 1); None when nothing is predicted."""
+    return (speedup - 1) / (predicted - 1) if predicted > 1.0001 else None
+
+
+def in_process_table(rows):
+    """Markdown rows of attn's in-process variant speed-ups (compare_peers's
+    attn_variants_in_process)."""
+    out = ["| model | variant | threads | rounds | speed-up | 95% interval | predicted (exact) | share of the predicted gain |",
+           "|---|---|---:|---:|---:|---|---:|---:|"]
+    for x in rows:
+        share = predicted_share(x["speedup"], x["predicted_exact"])
+        out.append("| %s | %s | %d | %d | %.3f | %.3f–%.3f | %.3f | %s |" % (
+            x["model"], x["variant"], x["threads"], x["rounds"], x["speedup"], x["speedup_low"], x["speedup_high"],
+            x["predicted_exact"], "–" if share is None else "%.0f%%" % (100 * share)))
+    return out

@@ -449,20 +449,9 @@ def markdown(rows, speedups, in_process, env):
                                                           any_s["predicted_exact"]))
     if in_process:
         out += ["", "attn's speed-up over standard attention with the variants interleaved in one process "
-                "(attn-infer --compare; 95% interval), against the exact FLOP count's prediction:", "",
-                "| model | variant | threads | rounds | speed-up | 95% interval | predicted (exact) | share of the predicted gain |",
-                "|---|---|---:|---:|---:|---|---:|---:|"]
-        for x in in_process:
-            out.append("| %s | %s | %d | %d | %.3f | %.3f–%.3f | %.3f | %s |" % (
-                x["model"], x["variant"], x["threads"], x["rounds"], x["speedup"], x["speedup_low"],
-                x["speedup_high"], x["predicted_exact"], predicted_share(x)))
+                "(attn-infer --compare; 95% interval), against the exact FLOP count's prediction:", ""]
+        out += bl.in_process_table(in_process)
     return "\n".join(out) + "\n"
-
-
-def predicted_share(x):
-    """How much of the predicted gain a speed-up realises: (s - 1) / (p - 1)."""
-    p = x["predicted_exact"]
-    return "%.0f%%" % (100 * (x["speedup"] - 1) / (p - 1)) if p > 1.0001 else "–"
 
 
 def main():

@@ -153,10 +153,11 @@ def section_models(models, index):
                 sp = ms(std) / ms(b) if std else None
                 spc = cpu_ms(std) / cpu_ms(b) if std else None
                 gf = b.get("FLOPS", 0) / 1e9
+                share = bl.predicted_share(spc, pe) if spc else None
                 lines.append("| %s | %s | %d | %s | %s | %.1f / %.1f | %s | %s | %.2f | %.2f | %s |" % (
                     e["name"], v, t, fmt_ms(ms(b)), fmt_ms(cpu_ms(b)), gf, gf * ms(b) / cpu_ms(b),
                     "%.2f" % sp if sp else "–", "%.2f" % spc if spc else "–", pp, pe,
-                    "%.0f%%" % (100 * (spc - 1) / (pe - 1)) if spc and pe > 1.0001 else "–"))
+                    "–" if share is None else "%.0f%%" % (100 * share)))
     lines.append("")
     lines.append("*measured / predicted* compares the speed-up's excess over 1 (e.g. a measured 1.12 against a "
                  "predicted 1.15 is 80%).")
@@ -201,15 +202,8 @@ def section_peers(peers):
                     "`attn-infer --compare` runs a model's four variants in rounds, in a new random order each round, "
                     "and takes the median over rounds of standard's p50 over the variant's in the same round, with a "
                     "95% bootstrap interval over rounds. The share is the measured gain over the predicted one, "
-                    "(speed-up − 1) / (predicted − 1).", "",
-                    "| model | variant | threads | rounds | speed-up | 95% interval | predicted (exact) | share of the predicted gain |",
-                    "|---|---|---:|---:|---:|---|---:|---:|"]
-        for x in in_process:
-            p = x["predicted_exact"]
-            md_rows.append("| %s | %s | %d | %d | %.3f | %.3f–%.3f | %.3f | %s |" % (
-                x["model"], x["variant"], x["threads"], x["rounds"], x["speedup"], x["speedup_low"],
-                x["speedup_high"], p, "%.0f%%" % (100 * (x["speedup"] - 1) / (p - 1)) if p > 1.0001 else "–"))
-        md_rows.append("")
+                    "(speed-up − 1) / (predicted − 1).", ""]
+        md_rows += bl.in_process_table(in_process) + [""]
     ver = peers.get("verify", {})
     if ver:
         worst = {}
@@ -274,9 +268,9 @@ def section_targets(peers, models, peak, kernels):
     source = "in one process" if in_process else "visits"
     worst, misses = None, []
     for x in attn_speedups:
-        if x["predicted_exact"] <= 1.0001:
+        share = bl.predicted_share(x["speedup"], x["predicted_exact"])
+        if share is None:
             continue
-        share = (x["speedup"] - 1) / (x["predicted_exact"] - 1)
         if share < 0.8:
             misses.append("%s %s %.1f%%" % (x["model"], x["variant"], 100 * share))
         worst = share if worst is None else min(worst, share)
