@@ -297,7 +297,8 @@ void bm_gemm(benchmark::State& state, const Kernels* kern, DenseShape s) {
   const size_t panels = (s.out + kern->gemm_panel - 1) / kern->gemm_panel;
   const attn::Epilogue epilogue = std::strstr(s.name, "fc1") ? attn::Epilogue::Gelu : attn::Epilogue::None;
   for (auto _ : state) {
-    kern->gemm(x.data(), s.in, s.rows, s.in, packed.p, bias.data(), epilogue, y.data(), s.out, s.out, 0, panels);
+    kern->gemm(x.data(), s.in, s.rows, s.in, packed.p, bias.data(), epilogue, nullptr, y.data(), s.out, s.out, 0,
+               panels);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }

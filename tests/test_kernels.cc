@@ -243,7 +243,7 @@ TEST_CASE("the memory plan never overlaps buffers that live at the same time") {
   }
 }
 
-TEST_CASE("gemm with packed weights, bias and fused activation") {
+TEST_CASE("gemm with packed weights, bias, fused activation and residual") {
   std::mt19937 rng(13);
   for (const Kernels* k : paths()) {
     if (!k->gemm) continue;
@@ -262,10 +262,15 @@ TEST_CASE("gemm with packed weights, bias and fused activation") {
             k->gemm_pack(w.data(), n, depth, packed.data());
             const auto epilogue = attn::Epilogue(e);
             const float* b = e % 2 ? bias.data() : nullptr;
+            const auto residual_rows = random_vector(m * c_stride, rng);
+            const float* residual = (m + e) % 2 ? residual_rows.data() : nullptr;
+            CAPTURE(residual != nullptr);
             const size_t panels = (n + k->gemm_panel - 1) / k->gemm_panel;
             // In two panel ranges, as threads would.
-            k->gemm(a.data(), a_stride, m, depth, packed.data(), b, epilogue, c.data(), c_stride, n, 0, panels / 2);
-            k->gemm(a.data(), a_stride, m, depth, packed.data(), b, epilogue, c.data(), c_stride, n, panels / 2, panels);
+            k->gemm(a.data(), a_stride, m, depth, packed.data(), b, epilogue, residual, c.data(), c_stride, n, 0,
+                    panels / 2);
+            k->gemm(a.data(), a_stride, m, depth, packed.data(), b, epilogue, residual, c.data(), c_stride, n,
+                    panels / 2, panels);
             std::vector<float> got;
             std::vector<double> want;
             for (size_t r = 0; r < m; ++r)
@@ -276,6 +281,7 @@ TEST_CASE("gemm with packed weights, bias and fused activation") {
                 if (epilogue == attn::Epilogue::GeluTanh)
                   acc = 0.5 * acc * (1 + std::tanh(std::sqrt(2 / M_PI) * (acc + 0.044715 * acc * acc * acc)));
                 if (epilogue == attn::Epilogue::Relu) acc = std::max(acc, 0.0);
+                if (residual) acc += residual[r * c_stride + j];
                 want.push_back(acc);
                 got.push_back(c[r * c_stride + j]);
               }

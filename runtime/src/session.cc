@@ -119,6 +119,25 @@ bool Session::mixes_by_gemm(const OpInfo& op) const {
   return op.variant == Variant::Super && !op.causal && kernels_.gemm != nullptr && row_bytes % 1024 == 0;
 }
 
+namespace {
+
+// The value that the Add right after op k adds to op k's output, when op k is
+// a Dense or Attention op and that Add alone reads its output; -1 otherwise.
+int foldable_residual(const Model& m, int k) {
+  if (k + 1 >= int(m.ops.size())) return -1;
+  const OpInfo& op = m.ops[k];
+  const OpInfo& next = m.ops[k + 1];
+  if ((op.kind != OpKind::Dense && op.kind != OpKind::Attention) || next.kind != OpKind::Add) return -1;
+  const int v = op.outputs[0];
+  long readers = std::count(m.outputs.begin(), m.outputs.end(), v);
+  for (const OpInfo& o : m.ops) readers += std::count(o.inputs.begin(), o.inputs.end(), v);
+  if (readers != 1) return -1;
+  if (next.inputs[0] == v) return next.inputs[1];
+  return next.inputs[1] == v ? next.inputs[0] : -1;
+}
+
+}  // namespace
+
 // Every value and every op's scratch becomes a buffer request; model inputs
 // and outputs live through the whole run (inputs stay valid across runs).
 void Session::plan() {
@@ -138,6 +157,16 @@ void Session::plan() {
     }
   }
   for (int v : m.outputs) requests[v].last_step = end;
+  // A folded Add's sum is written at the step before it, and the output it
+  // replaces is never written.
+  std::vector<int> residual(m.ops.size(), -1);
+  for (int k = 0; k < end; ++k) {
+    residual[k] = foldable_residual(m, k);
+    if (residual[k] < 0) continue;
+    BufferRequest& sum = requests[m.ops[k + 1].outputs[0]];
+    sum.first_step = std::min(sum.first_step, k);
+    requests[m.ops[k].outputs[0]].bytes = 0;
+  }
 
   // Scratch per op, in floats.
   const size_t L = static_cast<size_t>(m.max_tokens);
@@ -179,6 +208,11 @@ void Session::plan() {
     s.op = &m.ops[k];
     for (int v : s.op->inputs) s.in.push_back(static_cast<float*>(value_ptr_[v]));
     s.out = static_cast<float*>(value_ptr_[s.op->outputs[0]]);
+    if (residual[k] >= 0) {
+      s.out = static_cast<float*>(value_ptr_[m.ops[k + 1].outputs[0]]);
+      s.residual = static_cast<const float*>(value_ptr_[residual[k]]);
+    }
+    s.folded = k > 0 && residual[k - 1] >= 0;
     for (size_t j = 0; j < 3; ++j)
       if (scratch[k][j]) s.scratch[j] = at(next++);
     for (int v : m.outputs) s.model_output |= s.op->outputs[0] == v;
@@ -402,8 +436,8 @@ void Session::reset_profile() {
   profile_runs_ = 0;
 }
 
-// One GEMM, c[m, n] = epilogue(a[m, k] · Wᵀ + bias), split into items of
-// column panels.
+// One GEMM, c[m, n] = epilogue(a[m, k] · Wᵀ + bias) + residual, split into
+// items of column panels.
 struct Session::GemmTask {
   const Kernels* kernels;
   const float* a;
@@ -411,14 +445,15 @@ struct Session::GemmTask {
   const float* packed;
   const float* bias;
   Epilogue epilogue;
+  const float* residual;
   float* c;
   size_t n;
   size_t panels_per_item = 0, panels = 0;  // set by run_gemm
   static void run(void* context, size_t item) {
     auto* t = static_cast<GemmTask*>(context);
     const size_t first = item * t->panels_per_item;
-    t->kernels->gemm(t->a, t->a_stride, t->m, t->k, t->packed, t->bias, t->epilogue, t->c, t->n, t->n, first,
-                     std::min(t->panels, first + t->panels_per_item));
+    t->kernels->gemm(t->a, t->a_stride, t->m, t->k, t->packed, t->bias, t->epilogue, t->residual, t->c, t->n, t->n,
+                     first, std::min(t->panels, first + t->panels_per_item));
   }
 };
 
@@ -442,12 +477,12 @@ void Session::run_gemm(GemmTask& task) {
   for_each(split, &GemmTask::run, &task, (task.panels + task.panels_per_item - 1) / task.panels_per_item);
 }
 
-void Session::run_dense(DenseLayer& layer, size_t rows, const float* in, float* out) {
+void Session::run_dense(DenseLayer& layer, size_t rows, const float* in, float* out, const float* residual) {
   if (layer.packed) {
     static const Epilogue kEpilogue[] = {Epilogue::None, Epilogue::Gelu, Epilogue::GeluTanh, Epilogue::Relu};
     GemmTask task{&kernels_, in, layer.in_features, rows, layer.in_features, layer.packed, layer.bias,
-                  kEpilogue[int(layer.activation)], out, layer.out_features};
-    // Activations are fused: their time counts as dense.
+                  kEpilogue[int(layer.activation)], residual, out, layer.out_features};
+    // Activations and the residual are fused: their time counts as dense.
     timed(ATTN_OP_CLASS_DENSE, [&] { run_gemm(task); });
     return;
   }
@@ -464,9 +499,11 @@ void Session::run_dense(DenseLayer& layer, size_t rows, const float* in, float* 
   if (layer.activation == Activation::GeluTanh)
     timed(ATTN_OP_CLASS_ACTIVATION, [&] { kernels_.gelu_tanh(out, count); });
   // ReLU is XNNPACK's output clamp.
+  if (residual) timed(ATTN_OP_CLASS_OTHER, [&] { kernels_.add(out, residual, out, count); });
 }
 
 void Session::run_step(Step& s) {
+  if (s.folded) return;
   const OpInfo& op = *s.op;
   const Model& m = *model_;
   switch (op.kind) {
@@ -495,7 +532,7 @@ void Session::run_step(Step& s) {
         in += (r - 1) * size_t(m.tensors[op.weight].shape[1]);
         r = 1;
       }
-      run_dense(s.fc, r, in, s.out);
+      run_dense(s.fc, r, in, s.out, s.residual);
       break;
     }
     case OpKind::Attention:
@@ -579,7 +616,7 @@ void Session::token_mix(const ConstTensor& w, const float* bias, const float* x,
 void Session::mix_by_gemm(const ConstTensor& w, const float* bias, const float* x, float* packed, float* y, size_t n,
                           size_t cols) {
   pack_right_operand(x, n, cols, kernels_.gemm_panel, packed);
-  GemmTask task{&kernels_, w.data, size_t(w.shape[1]), n, n, packed, nullptr, Epilogue::None, y, cols};
+  GemmTask task{&kernels_, w.data, size_t(w.shape[1]), n, n, packed, nullptr, Epilogue::None, nullptr, y, cols};
   run_gemm(task);
   if (bias)
     for (size_t t = 0; t < n; ++t)
@@ -629,7 +666,7 @@ void Session::run_attention(Step& s) {
   run_dense(s.fc, n, x, proj);
   if (s.cache_keys) {
     run_cached_attention(s, x, proj, heads_out, n);
-    run_dense(s.fc_out, n, heads_out, s.out);
+    run_dense(s.fc_out, n, heads_out, s.out, s.residual);
     return;
   }
 
@@ -684,7 +721,7 @@ void Session::run_attention(Step& s) {
                    &task, size_t(op.heads));
         });
 
-  run_dense(s.fc_out, n, heads_out, s.out);
+  run_dense(s.fc_out, n, heads_out, s.out, s.residual);
 }
 
 // Causal attention over the cache: the m new tokens' keys and values are

@@ -69,6 +69,11 @@ class Session {
     float* cache_keys = nullptr;
     float* cache_values = nullptr;
     bool model_output = false;  // writes a model output: only the last row when decoding
+    // A Dense or Attention op whose output only the next op, an Add, reads
+    // writes that Add's sum itself: its last GEMM adds `residual` as it
+    // stores, and the Add's step is `folded` (it does nothing).
+    const float* residual = nullptr;
+    bool folded = false;
   };
   struct AttentionTask;
 
@@ -78,7 +83,7 @@ class Session {
   void plan_cache();
   void create_operators();
   void create_dense(DenseLayer& layer, const ConstTensor& weight, const ConstTensor* bias, Activation activation);
-  void run_dense(DenseLayer& layer, size_t rows, const float* in, float* out);
+  void run_dense(DenseLayer& layer, size_t rows, const float* in, float* out, const float* residual = nullptr);
   // Whether work of this size goes to the workers.
   bool parallel(double flops) const;
   void for_each(bool in_parallel, WorkerPool::Task task, void* context, size_t count);

@@ -395,12 +395,12 @@ inline float32x4_t epilogue4(Epilogue e, float32x4_t v) {
 }
 
 // c[ROWS, cols] (+)= a[ROWS, kc] · b[kc, 16] for one depth block: starting
-// from c (later blocks), the bias or 0 (the first); the epilogue after the
-// last. cols < 16 on the last panel, whose padding columns are computed but
-// not stored.
+// from c (later blocks), the bias or 0 (the first); the epilogue, then the
+// residual (may be null), after the last. cols < 16 on the last panel, whose
+// padding columns are computed but not stored.
 template <int ROWS>
 inline void gemm_tile(const float* a, size_t a_stride, const float* b, size_t kc, float* c, size_t c_stride,
-                      size_t cols, const float* bias, bool first, bool last, Epilogue e) {
+                      size_t cols, const float* bias, const float* residual, bool first, bool last, Epilogue e) {
   float32x4_t acc[ROWS][4];
   for (int r = 0; r < ROWS; ++r) {
     const float* init = !first ? c + r * c_stride : bias;
@@ -428,20 +428,24 @@ inline void gemm_tile(const float* a, size_t a_stride, const float* b, size_t kc
     if (last && e != Epilogue::None)
       for (int j = 0; j < 4; ++j) acc[r][j] = epilogue4(e, acc[r][j]);
     float* row = c + r * c_stride;
+    const float* add = last && residual ? residual + r * c_stride : nullptr;
     if (cols == kNR) {
+      if (add)
+        for (int j = 0; j < 4; ++j) acc[r][j] = vaddq_f32(acc[r][j], vld1q_f32(add + 4 * j));
       for (int j = 0; j < 4; ++j) vst1q_f32(row + 4 * j, acc[r][j]);
     } else {
       float buf[kNR];
       for (int j = 0; j < 4; ++j) vst1q_f32(buf + 4 * j, acc[r][j]);
+      for (size_t j = 0; add && j < cols; ++j) buf[j] += add[j];
       std::copy(buf, buf + cols, row);
     }
   }
 }
 
-// c[m, n] = epilogue(a · Wᵀ + bias) over the columns of panels
+// c[m, n] = epilogue(a · Wᵀ + bias) + residual over the columns of panels
 // [panel_begin, panel_end).
 void gemm(const float* a, size_t a_stride, size_t m, size_t k, const float* packed, const float* bias, Epilogue e,
-          float* c, size_t c_stride, size_t n, size_t panel_begin, size_t panel_end) {
+          const float* residual, float* c, size_t c_stride, size_t n, size_t panel_begin, size_t panel_end) {
   for (size_t k0 = 0; k0 < k; k0 += kKC) {
     const size_t kc = std::min(kKC, k - k0);
     const bool first = k0 == 0, last = k0 + kc == k;
@@ -452,13 +456,14 @@ void gemm(const float* a, size_t a_stride, size_t m, size_t k, const float* pack
       for (size_t m0 = 0; m0 < m; m0 += kMR) {
         const float* at = a + m0 * a_stride + k0;
         float* ct = c + m0 * c_stride + p * kNR;
+        const float* rt = residual ? residual + m0 * c_stride + p * kNR : nullptr;
         switch (std::min(kMR, m - m0)) {
-          case 6: gemm_tile<6>(at, a_stride, b, kc, ct, c_stride, cols, panel_bias, first, last, e); break;
-          case 5: gemm_tile<5>(at, a_stride, b, kc, ct, c_stride, cols, panel_bias, first, last, e); break;
-          case 4: gemm_tile<4>(at, a_stride, b, kc, ct, c_stride, cols, panel_bias, first, last, e); break;
-          case 3: gemm_tile<3>(at, a_stride, b, kc, ct, c_stride, cols, panel_bias, first, last, e); break;
-          case 2: gemm_tile<2>(at, a_stride, b, kc, ct, c_stride, cols, panel_bias, first, last, e); break;
-          default: gemm_tile<1>(at, a_stride, b, kc, ct, c_stride, cols, panel_bias, first, last, e); break;
+          case 6: gemm_tile<6>(at, a_stride, b, kc, ct, c_stride, cols, panel_bias, rt, first, last, e); break;
+          case 5: gemm_tile<5>(at, a_stride, b, kc, ct, c_stride, cols, panel_bias, rt, first, last, e); break;
+          case 4: gemm_tile<4>(at, a_stride, b, kc, ct, c_stride, cols, panel_bias, rt, first, last, e); break;
+          case 3: gemm_tile<3>(at, a_stride, b, kc, ct, c_stride, cols, panel_bias, rt, first, last, e); break;
+          case 2: gemm_tile<2>(at, a_stride, b, kc, ct, c_stride, cols, panel_bias, rt, first, last, e); break;
+          default: gemm_tile<1>(at, a_stride, b, kc, ct, c_stride, cols, panel_bias, rt, first, last, e); break;
         }
       }
     }

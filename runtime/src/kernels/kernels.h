@@ -64,11 +64,13 @@ struct Kernels {
   size_t gemm_panel;
   size_t (*gemm_packed_floats)(size_t n, size_t k);
   void (*gemm_pack)(const float* w, size_t n, size_t k, float* packed);
-  // c[m, n] = epilogue(a[m, k] · Wᵀ + bias) for the columns of panels
-  // [panel_begin, panel_end); rows of a and c are a_stride and c_stride
-  // apart; bias may be null.
+  // c[m, n] = epilogue(a[m, k] · Wᵀ + bias) + residual for the columns of
+  // panels [panel_begin, panel_end); rows of a and c are a_stride and
+  // c_stride apart, and so are residual's; bias and residual may be null.
+  // residual must not overlap c: c holds partial sums between depth blocks.
   void (*gemm)(const float* a, size_t a_stride, size_t m, size_t k, const float* packed, const float* bias,
-               Epilogue epilogue, float* c, size_t c_stride, size_t n, size_t panel_begin, size_t panel_end);
+               Epilogue epilogue, const float* residual, float* c, size_t c_stride, size_t n, size_t panel_begin,
+               size_t panel_end);
   // The smallest layer (in_features, and in_features · out_features) on which
   // this GEMM measured faster than XNNPACK on one thread (bench_kernels
   // dense/): smaller layers go to XNNPACK.
