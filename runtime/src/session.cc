@@ -123,15 +123,14 @@ namespace {
 
 // The value that the Add right after op k adds to op k's output, when op k is
 // a Dense or Attention op and that Add alone reads its output; -1 otherwise.
-int foldable_residual(const Model& m, int k) {
+// readers[v] counts the op inputs and model outputs that are value v.
+int foldable_residual(const Model& m, const std::vector<int>& readers, int k) {
   if (k + 1 >= int(m.ops.size())) return -1;
   const OpInfo& op = m.ops[k];
   const OpInfo& next = m.ops[k + 1];
   if ((op.kind != OpKind::Dense && op.kind != OpKind::Attention) || next.kind != OpKind::Add) return -1;
   const int v = op.outputs[0];
-  long readers = std::count(m.outputs.begin(), m.outputs.end(), v);
-  for (const OpInfo& o : m.ops) readers += std::count(o.inputs.begin(), o.inputs.end(), v);
-  if (readers != 1) return -1;
+  if (readers[v] != 1) return -1;
   if (next.inputs[0] == v) return next.inputs[1];
   return next.inputs[1] == v ? next.inputs[0] : -1;
 }
@@ -146,8 +145,10 @@ void Session::plan() {
   std::vector<BufferRequest> requests;
   for (const ValueInfo& v : m.values) requests.push_back({v.max_elements * 4, end, -1});
   for (int v : m.inputs) requests[v].first_step = 0, requests[v].last_step = end;
+  std::vector<int> readers(m.values.size(), 0);
   for (int k = 0; k < end; ++k) {
     for (int v : m.ops[k].inputs) {
+      ++readers[v];
       requests[v].first_step = std::min(requests[v].first_step, k);
       requests[v].last_step = std::max(requests[v].last_step, k);
     }
@@ -156,12 +157,15 @@ void Session::plan() {
       requests[v].last_step = std::max(requests[v].last_step, k);
     }
   }
-  for (int v : m.outputs) requests[v].last_step = end;
+  for (int v : m.outputs) {
+    requests[v].last_step = end;
+    ++readers[v];
+  }
   // A folded Add's sum is written at the step before it, and the output it
   // replaces is never written.
   std::vector<int> residual(m.ops.size(), -1);
   for (int k = 0; k < end; ++k) {
-    residual[k] = foldable_residual(m, k);
+    residual[k] = foldable_residual(m, readers, k);
     if (residual[k] < 0) continue;
     BufferRequest& sum = requests[m.ops[k + 1].outputs[0]];
     sum.first_step = std::min(sum.first_step, k);
@@ -207,11 +211,9 @@ void Session::plan() {
     Step& s = steps_[k];
     s.op = &m.ops[k];
     for (int v : s.op->inputs) s.in.push_back(static_cast<float*>(value_ptr_[v]));
-    s.out = static_cast<float*>(value_ptr_[s.op->outputs[0]]);
-    if (residual[k] >= 0) {
-      s.out = static_cast<float*>(value_ptr_[m.ops[k + 1].outputs[0]]);
-      s.residual = static_cast<const float*>(value_ptr_[residual[k]]);
-    }
+    const bool folds_next = residual[k] >= 0;
+    s.out = static_cast<float*>(value_ptr_[(folds_next ? m.ops[k + 1] : *s.op).outputs[0]]);
+    if (folds_next) s.residual = static_cast<const float*>(value_ptr_[residual[k]]);
     s.folded = k > 0 && residual[k - 1] >= 0;
     for (size_t j = 0; j < 3; ++j)
       if (scratch[k][j]) s.scratch[j] = at(next++);
