@@ -294,14 +294,10 @@ TEST_CASE("activations and add") {
       const std::string where = sizes({{"n", n}});
       auto x = random_vector(n, rng, 4.0f);
       check_gelus(k, x, where);
-      std::vector<double> relu_want;
-      for (float v : x) relu_want.push_back(v > 0 ? v : 0);
-      auto y = x;
-      k->relu(y.data(), n);
-      check_within("relu", k, where, y, relu_want, std::vector<double>(n, 0.0));  // exact
       auto other = random_vector(n, rng);
       std::vector<double> sum;
       for (size_t i = 0; i < n; ++i) sum.push_back(double(x[i]) + other[i]);  // exact in double
+      std::vector<float> y(n);
       k->add(x.data(), other.data(), y.data(), n);
       check_within("add", k, where, y, sum, uniform_bound(sum, bounds::add_bound));
     }

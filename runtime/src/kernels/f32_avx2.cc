@@ -79,7 +79,7 @@ struct V {
 }  // namespace
 
 const Kernels& avx2_kernels() {
-  static const Kernels table = {"avx2",      layernorm,          gelu,      gelu_tanh, relu, add, attention_head,
+  static const Kernels table = {"avx2",      layernorm,          gelu,      gelu_tanh, add, attention_head,
                                 token_mix, 2 * V::N, gemm_packed_floats, gemm_pack, gemm,
                                 // About twice XNNPACK's 2022 kernels on every layer shape of bench/
                                 // on a Zen 3 core (XNNPACK reached about a third of the FMA peak).

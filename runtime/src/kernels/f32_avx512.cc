@@ -69,7 +69,7 @@ struct V {
 }  // namespace
 
 const Kernels& avx512_kernels() {
-  static const Kernels table = {"avx512",      layernorm,          gelu,      gelu_tanh, relu, add, attention_head,
+  static const Kernels table = {"avx512",      layernorm,          gelu,      gelu_tanh, add, attention_head,
                                 token_mix, 2 * V::N, gemm_packed_floats, gemm_pack, gemm,
                                 // Faster on every layer shape of bench/ with full-width 512-bit FMAs,
                                 // about even with XNNPACK where they are split in two.

@@ -2,11 +2,11 @@
 // AArch64 instruction set, so this file needs no extra compiler flags and
 // uses nothing past Armv8.0-A (it runs on a Cortex-A53 as on an Apple M2).
 //
-// Every kernel takes and returns float32 and must stay within the scalar
-// reference's numerical contract (tests/test_kernels.cc: 1e-6 relative for
-// the activations, 2e-5 for attention and GEMM), so all arithmetic here is
-// float32 with fused multiply-adds. Half-precision arithmetic (FEAT_FP16,
-// about 5e-4 relative per operation) cannot meet that, and the dot-product
+// Every kernel takes and returns float32 and must stay within the error
+// bounds every path is held to (tests/kernel_error_bounds.h, derived from
+// float32 roundings), so all arithmetic here is float32 with fused
+// multiply-adds. Half-precision arithmetic (FEAT_FP16, about 5e-4 relative
+// per operation) cannot meet them, and the dot-product
 // instructions (SDOT/UDOT) are for int8, which attn does not use: no variant
 // of this path needs either, so there is nothing to detect beyond NEON itself.
 
@@ -97,12 +97,6 @@ void map_inplace(float* x, size_t count) {
 
 void gelu(float* x, size_t count) { map_inplace<gelu4>(x, count); }
 void gelu_tanh(float* x, size_t count) { map_inplace<gelu_tanh4>(x, count); }
-
-inline float32x4_t relu4(float32x4_t x) {
-  // x > 0 ? x : 0, as the reference (so a NaN gives 0, -0 gives +0).
-  return vbslq_f32(vcgtq_f32(x, vdupq_n_f32(0.0f)), x, vdupq_n_f32(0.0f));
-}
-void relu(float* x, size_t count) { map_inplace<relu4>(x, count); }
 
 void add(const float* a, const float* b, float* y, size_t count) {
   size_t i = 0;
@@ -473,7 +467,7 @@ void gemm(const float* a, size_t a_stride, size_t m, size_t k, const float* pack
 }  // namespace
 
 const Kernels& neon_kernels() {
-  static const Kernels table = {"neon",      layernorm, gelu,     gelu_tanh,          relu,      add,
+  static const Kernels table = {"neon",      layernorm, gelu,     gelu_tanh,          add,
                                 attention_head, token_mix, kNR, gemm_packed_floats, gemm_pack, gemm,
                                 512,       size_t{1} << 18};
   return table;

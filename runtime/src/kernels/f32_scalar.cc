@@ -38,10 +38,6 @@ void gelu_tanh(float* x, size_t count) {
   }
 }
 
-void relu(float* x, size_t count) {
-  for (size_t i = 0; i < count; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-}
-
 void add(const float* a, const float* b, float* y, size_t count) {
   for (size_t i = 0; i < count; ++i) y[i] = a[i] + b[i];
 }
@@ -95,7 +91,7 @@ void token_mix(const float* w, size_t w_stride, const float* bias, const float* 
 }  // namespace
 
 const Kernels& scalar_kernels() {
-  static const Kernels table = {"scalar", layernorm, gelu, gelu_tanh, relu, add, attention_head, token_mix, 0, nullptr, nullptr, nullptr, 0, 0};
+  static const Kernels table = {"scalar", layernorm, gelu, gelu_tanh, add, attention_head, token_mix, 0, nullptr, nullptr, nullptr, 0, 0};
   return table;
 }
 

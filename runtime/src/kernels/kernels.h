@@ -46,7 +46,6 @@ struct Kernels {
                     float eps);
   void (*gelu)(float* x, size_t count);       // exact (erf)
   void (*gelu_tanh)(float* x, size_t count);  // tanh approximation
-  void (*relu)(float* x, size_t count);
   void (*add)(const float* a, const float* b, float* y, size_t count);
   void (*attention_head)(const AttentionHeadArgs& args);
   // Super attention's token mixing, rows [row_begin, row_end) of
