@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "avx_transpose.h"
 #include "kernels.h"
 
 namespace attn {
@@ -22,11 +23,16 @@ struct V {
   static constexpr size_t N = 8;
   static constexpr size_t kAttentionRows = 6;  // 12 accumulators of 16 registers
   static constexpr size_t kGemmRows = 6;  // 12 accumulators of 16 registers
+  static constexpr size_t kGemmVectors = 2;
   // A row tile meets 8 panels of B per K block (8 · 512 · 64 bytes, in L2)
   // while it stays in L1: on a Zen 3 core 10-20% faster on the ViT and GPT-2
   // layers than one panel per pass with a 256-deep block.
   static constexpr size_t kGemmDepth = 512;
   static constexpr size_t kGemmPanelGroup = 8;
+  static constexpr size_t kTransposeBlock = 8;
+  static void transpose_block(const float* src, size_t src_stride, float* dst, size_t dst_stride) {
+    transpose8x8_avx(src, src_stride, dst, dst_stride);
+  }
   static R zero() { return _mm256_setzero_ps(); }
   static R set1(float f) { return _mm256_set1_ps(f); }
   static R load(const float* p) { return _mm256_loadu_ps(p); }
@@ -80,7 +86,7 @@ struct V {
 
 const Kernels& avx2_kernels() {
   static const Kernels table = {"avx2",      layernorm,          gelu,      gelu_tanh, add, attention_head,
-                                token_mix, 2 * V::N, gemm_packed_floats, gemm_pack, gemm,
+                                token_mix, NR,     gemm_packed_floats, gemm_pack, gemm,
                                 // About twice XNNPACK's 2022 kernels on every layer shape of bench/
                                 // on a Zen 3 core (XNNPACK reached about a third of the FMA peak).
                                 0,         0};

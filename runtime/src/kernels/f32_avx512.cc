@@ -20,6 +20,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "avx_transpose.h"
 #include "kernels.h"
 
 namespace attn {
@@ -31,8 +32,13 @@ struct V {
   static constexpr size_t N = 16;
   static constexpr size_t kAttentionRows = 8;  // 16 accumulators of 32 registers
   static constexpr size_t kGemmRows = 8;  // 16 accumulators of 32 registers
+  static constexpr size_t kGemmVectors = 2;
   static constexpr size_t kGemmDepth = 1024;
   static constexpr size_t kGemmPanelGroup = 1;  // the panel's block of B stays in L1 for every row tile
+  static constexpr size_t kTransposeBlock = 8;
+  static void transpose_block(const float* src, size_t src_stride, float* dst, size_t dst_stride) {
+    transpose8x8_avx(src, src_stride, dst, dst_stride);
+  }
   static R zero() { return _mm512_setzero_ps(); }
   static R set1(float f) { return _mm512_set1_ps(f); }
   static R load(const float* p) { return _mm512_loadu_ps(p); }
@@ -70,7 +76,7 @@ struct V {
 
 const Kernels& avx512_kernels() {
   static const Kernels table = {"avx512",      layernorm,          gelu,      gelu_tanh, add, attention_head,
-                                token_mix, 2 * V::N, gemm_packed_floats, gemm_pack, gemm,
+                                token_mix, NR,     gemm_packed_floats, gemm_pack, gemm,
                                 // Faster on every layer shape of bench/ with full-width 512-bit FMAs,
                                 // about even with XNNPACK where they are split in two.
                                 0,         0};
