@@ -7,6 +7,6 @@ bash scripts/build.sh
 ctest --test-dir build --output-on-failure -j"$(nproc)"
 # Which kernel paths this host ran and which it could not, with each kernel's
 # worst error per path (printed by test_kernels).
-sed -n '/^kernel paths tested/p; /^worst error per kernel/,/^$/p' build/Testing/Temporary/LastTest.log
+bash scripts/kernel-report.sh build/Testing/Temporary/LastTest.log
 bash scripts/test-sanitizers.sh  # ASan+UBSan suite, TSan thread test, each fuzz target briefly
 ATTN_HOST_CONVERT=build/converter/attn-convert bash toolchains/build-aarch64.sh  # aarch64 cross build, tests under qemu

@@ -72,7 +72,7 @@ log=$build/Testing/Temporary/LastTest.log
 paths=$(grep -o 'kernel path in use: [a-z0-9]*' "$log" | sort | uniq -c || true)
 echo "$paths"
 case $paths in *": neon"*) ;; *) fail "the tests did not run on the neon kernel path" ;; esac
-sed -n '/^kernel paths tested/p; /^worst error per kernel/,/^$/p' "$log"
+bash scripts/kernel-report.sh "$log"
 if grep -v -q -E 'neon$|scalar$|^$' <<<"$paths"; then
   fail "an unexpected kernel path was in use"
 fi
@@ -80,7 +80,7 @@ fi
 step "kernel and model tests under qemu-aarch64 -cpu cortex-a72 (plain NEON)"
 QEMU_CPU=cortex-a72 ctest --test-dir "$build" --output-on-failure -j"$jobs" -R "$a72_tests"
 grep -q 'kernel path in use: neon' "$log" || fail "the Cortex-A72 run did not use the neon kernel path"
-sed -n '/^kernel paths tested/p; /^worst error per kernel/,/^$/p' "$log"
+bash scripts/kernel-report.sh "$log"
 
 step "checks of the Android, iOS and macOS files that can be made here"
 bash toolchains/check-toolchains.sh "$build"
