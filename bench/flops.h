@@ -6,7 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
+
+#include "variants.h"
 
 namespace attn_bench {
 
@@ -24,10 +27,12 @@ inline int64_t activation_flops(const std::string& name) {
   return 1;  // relu
 }
 
-inline int64_t projections(const std::string& variant) {
-  if (variant == "standard") return 3;
-  if (variant == "optimized") return 2;
-  return 1;  // efficient, super
+// The variant named in a config (variants.h's table).
+inline const attn::VariantTraits& variant_of(const nlohmann::json& c) {
+  const std::string name = c.at("attention").get<std::string>();
+  const attn::VariantTraits* v = attn::variant_named(name);
+  if (!v) throw std::invalid_argument("unknown attention variant '" + name + "'");
+  return *v;
 }
 
 // Tokens of a run: the context, except gpt (a prefill of up to 128 tokens).
@@ -39,16 +44,16 @@ inline int64_t default_tokens(const nlohmann::json& c) {
 // The paper-style count of the attention layers (see flops.py).
 inline int64_t paper_flops(const nlohmann::json& c, int64_t n) {
   const int64_t d = c.at("d_model").get<int64_t>();
-  const std::string v = c.at("attention").get<std::string>();
-  const int64_t nproj = v == "standard" ? 4 : v == "optimized" ? 3 : 2;
+  const attn::VariantTraits& v = variant_of(c);
+  const int64_t nproj = v.projections() + 1;  // and the output projection
   int64_t mults = nproj * n * d * d + 2 * n * n * d;
-  if (v == "super") mults += n * n * d;
+  if (v.token_mixing()) mults += n * n * d;
   return 2 * mults * c.at("layers").get<int64_t>();
 }
 
 inline Flops exact_flops(const nlohmann::json& c, int64_t n) {
   const std::string family = c.at("family").get<std::string>();
-  const std::string variant = c.at("attention").get<std::string>();
+  const attn::VariantTraits& variant = variant_of(c);
   const int64_t d = c.at("d_model").get<int64_t>(), m = c.at("mlp_dim").get<int64_t>();
   const int64_t heads = c.at("heads").get<int64_t>(), layers = c.at("layers").get<int64_t>();
   const bool qkv_bias = c.value("qkv_bias", true), align_bias = c.value("align_bias", true);
@@ -64,10 +69,10 @@ inline Flops exact_flops(const nlohmann::json& c, int64_t n) {
   const bool causal = family == "gpt";
   const int64_t pairs = causal ? n * (n + 1) / 2 : n * n;
   Flops b;
-  b.dense += projections(variant) * (2 * n * d * d + (qkv_bias ? n * d : 0));
+  b.dense += variant.projections() * (2 * n * d * d + (qkv_bias ? n * d : 0));
   b.dense += 2 * n * d * d + n * d;
   b.attention += 2 * pairs * d * 2 + kSoftmax * pairs * heads;
-  if (variant == "super") b.attention += 2 * pairs * d + (align_bias ? n * d : 0);
+  if (variant.token_mixing()) b.attention += 2 * pairs * d + (align_bias ? n * d : 0);
   b.dense += 2 * n * d * m + n * m + 2 * n * m * d + n * d;
   b.activation += activation_flops(c.at("activation").get<std::string>()) * n * m;
   b.norm += 2 * kLayerNorm * n * d;

@@ -18,8 +18,6 @@ using namespace attn;
 
 namespace {
 
-const char* kVariants[] = {"standard", "optimized", "efficient", "super"};
-
 // A fixture's config.json with another attention variant.
 std::string config_with(const std::string& fixture, const std::string& attention) {
   nlohmann::json j = nlohmann::json::parse(test::read_text(test::fixture_dir(fixture) + "/config.json"));
@@ -41,7 +39,8 @@ TEST_CASE("random-init models of each family and variant load, run and match the
   // Conv1D layout and a Hugging Face GPT-2 config.
   for (const char* fixture : {"vit-standard-fused", "vit-standard-split-mean", "text-efficient-pad-prelogits",
                               "text-super-postnorm", "gpt-super", "gpt-standard-conv1d", "hf-gpt2-tiny"}) {
-    for (const char* variant : kVariants) {
+    for (const VariantTraits& traits : kVariants) {
+      const char* variant = traits.name;
       const std::string name = std::string(fixture) + " " + variant;
       SUBCASE(name.c_str()) {
         const bool hf = std::string(fixture) == "hf-gpt2-tiny";

@@ -9,11 +9,10 @@ namespace attn::convert {
 
 namespace {
 
-Variant variant_of(const std::string& name) {
-  if (name == "optimized") return Variant::Optimized;
-  if (name == "efficient") return Variant::Efficient;
-  if (name == "super") return Variant::Super;
-  return Variant::Standard;
+const VariantTraits& variant_named_in(const ModelConfig& c) {
+  const VariantTraits* v = variant_named(c.attention);
+  if (!v) throw InputError("config.json: attention '" + c.attention + "' is not a known variant");
+  return *v;
 }
 
 Activation activation_of(const std::string& name) {
@@ -156,20 +155,21 @@ class Builder {
     const int64_t d = c_.d_model, L = c_.context;
     OpInfo op;
     op.kind = OpKind::Attention;
-    op.variant = variant_of(c_.attention);
+    const VariantTraits& variant = variant_named_in(c_);
+    op.variant = variant.variant;
     op.heads = int(c_.heads);
     op.head_dim = int(d / c_.heads);
     op.scale = float(1.0 / std::sqrt(double(op.head_dim)));
     op.causal = c_.family == "gpt";
     op.pad_id = ids >= 0 ? int(c_.pad_id) : -1;
-    const bool fused = op.variant == Variant::Standard && has(n.qkv + ".weight");
+    const bool fused = variant.projections() == 3 && has(n.qkv + ".weight");
     if (fused) {
       op.weight = take_linear(n.qkv, 3 * d, d);
       op.bias = take_optional(n.qkv + ".bias", {3 * d}, c_.qkv_bias);
     } else {
       std::vector<std::string> parts = {n.q};
-      if (op.variant == Variant::Standard || op.variant == Variant::Optimized) parts.push_back(n.k);
-      if (op.variant == Variant::Standard) parts.push_back(n.v);
+      if (variant.keys == RowSource::KeyProjection) parts.push_back(n.k);
+      if (variant.values == RowSource::ValueProjection) parts.push_back(n.v);
       std::vector<int> weights, biases;
       for (const auto& p : parts) weights.push_back(take_linear(p, d, d));
       if (c_.qkv_bias)
@@ -179,7 +179,7 @@ class Builder {
     }
     op.out_weight = take_linear(n.proj, d, d);
     op.out_bias = take(n.proj + ".bias", {d});
-    if (op.variant == Variant::Super) {
+    if (variant.token_mixing()) {
       op.align_weight = take(n.align + ".weight", {L, L});
       op.align_bias = take_optional(n.align + ".bias", {L}, c_.align_bias);
       if (op.causal) check_causal_align(n.align + ".weight", g_.tensors[op.align_weight]);

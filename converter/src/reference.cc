@@ -250,6 +250,22 @@ class Evaluator {
     return out;
   }
 
+  // Super's token mixing, W_A[:n, :n]·X + b_A[:n].
+  std::vector<double> mixed(const OpInfo& op, const Value& X) {
+    const size_t n = X.rows(), d = X.cols();
+    const GraphTensor& wa = tensor(op.align_weight);
+    const GraphTensor* ba = optional(op.align_bias);
+    const size_t L = size_t(wa.shape[0]);
+    std::vector<double> V(n * d, 0.0);
+    for (size_t t = 0; t < n; ++t)
+      for (size_t c = 0; c < d; ++c) {
+        double acc = ba ? double(ba->data[t]) : 0.0;
+        for (size_t s = 0; s < n; ++s) acc += double(wa.data[t * L + s]) * X.x[s * d + c];
+        V[t * d + c] = acc;
+      }
+    return V;
+  }
+
   // One self-attention layer of the spec (section 2), projections included.
   Value attention(const OpInfo& op) {
     const Value& X = v_[op.inputs[0]];
@@ -257,29 +273,22 @@ class Evaluator {
     const size_t n = X.rows(), d = X.cols(), h = size_t(op.heads), dk = size_t(op.head_dim);
     const GraphTensor& wqkv = tensor(op.weight);
     const GraphTensor* bqkv = optional(op.bias);
-    // Q from rows 0..d-1 of the stacked projection; K from rows d..2d-1
-    // (standard, optimized), else X; V from rows 2d..3d-1 (standard), X
-    // (optimized, efficient) or W_A[:n,:n] X + b_A[:n] (super).
+    // Q from rows 0..d-1 of the stacked projection; K and V from where the
+    // variant's traits say (variants.h): the next blocks of the projection,
+    // X, or W_A[:n,:n] X + b_A[:n].
     const std::vector<double> Q = linear(X.x.data(), n, d, wqkv, 0, d, bqkv);
-    const bool has_k = op.variant == Variant::Standard || op.variant == Variant::Optimized;
-    const std::vector<double> K = has_k ? linear(X.x.data(), n, d, wqkv, d, d, bqkv) : X.x;
-    std::vector<double> V;
-    if (op.variant == Variant::Standard) {
-      V = linear(X.x.data(), n, d, wqkv, 2 * d, d, bqkv);
-    } else if (op.variant == Variant::Super) {
-      const GraphTensor& wa = tensor(op.align_weight);
-      const GraphTensor* ba = optional(op.align_bias);
-      const size_t L = size_t(wa.shape[0]);
-      V.assign(n * d, 0.0);
-      for (size_t t = 0; t < n; ++t)
-        for (size_t c = 0; c < d; ++c) {
-          double acc = ba ? double(ba->data[t]) : 0.0;
-          for (size_t s = 0; s < n; ++s) acc += double(wa.data[t * L + s]) * X.x[s * d + c];
-          V[t * d + c] = acc;
-        }
-    } else {
-      V = X.x;
-    }
+    const VariantTraits& variant = traits_of(op.variant);
+    auto rows_of = [&](RowSource source) {
+      switch (source) {
+        case RowSource::KeyProjection:
+        case RowSource::ValueProjection:
+          return linear(X.x.data(), n, d, wqkv, VariantTraits::block_of(source) * d, d, bqkv);
+        case RowSource::Mixed: return mixed(op, X);
+        case RowSource::Input: break;
+      }
+      return X.x;
+    };
+    const std::vector<double> K = rows_of(variant.keys), V = rows_of(variant.values);
     // Mask: padding keys and, when causal, keys after the query.
     auto visible = [&](size_t t, size_t s) {
       if (op.causal && s > t) return false;

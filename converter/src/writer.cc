@@ -24,13 +24,14 @@ fb::Family family_of(const std::string& f) {
   return f == "vit" ? fb::Family::Vit : f == "text" ? fb::Family::Text : fb::Family::Gpt;
 }
 
+// The schema's AttentionVariant values are the table's order (variants.h).
+static_assert(int(fb::AttentionVariant::MAX) + 1 == int(kVariantCount), "one schema value per row of kVariants");
 fb::AttentionVariant variant_of(Variant v) { return static_cast<fb::AttentionVariant>(static_cast<int>(v)); }
 
-fb::AttentionVariant variant_named(const std::string& a) {
-  return a == "optimized" ? fb::AttentionVariant::Optimized
-         : a == "efficient" ? fb::AttentionVariant::Efficient
-         : a == "super"     ? fb::AttentionVariant::Super
-                            : fb::AttentionVariant::Standard;
+fb::AttentionVariant schema_variant_named(const std::string& a) {
+  const VariantTraits* v = attn::variant_named(a);  // the config reader admits only the table's names
+  if (!v) throw std::logic_error("attention variant '" + a + "' is not in the table");
+  return variant_of(v->variant);
 }
 
 // Builds the FlatBuffer for a given data section offset.
@@ -93,7 +94,7 @@ std::vector<uint8_t> build_header(const ModelConfig& config, const Graph& graph,
     }
     ops.push_back(fb::CreateOp(b, type, options, b.CreateVector(op.inputs), b.CreateVector(op.outputs)));
   }
-  auto metadata = fb::CreateMetadata(b, family_of(config.family), variant_named(config.attention),
+  auto metadata = fb::CreateMetadata(b, family_of(config.family), schema_variant_named(config.attention),
                                      b.CreateString(md.config_json), b.CreateString(kConverterVersion),
                                      b.CreateString(md.source_sha256));
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Sample>>> sample_vector;

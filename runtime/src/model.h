@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "attn/attn.h"
+#include "variants.h"
 
 namespace attn {
 
@@ -48,7 +49,6 @@ struct ValueInfo {
 };
 
 enum class OpKind { PatchEmbed, TokenEmbed, LayerNorm, Dense, Attention, Add, Pool };
-enum class Variant { Standard = 0, Optimized = 1, Efficient = 2, Super = 3 };
 enum class Activation { None = 0, Gelu = 1, GeluTanh = 2, Relu = 3 };
 
 // Weight indices are into Model::tensors, -1 when absent.

@@ -148,12 +148,12 @@ class Loader {
     const fb::Metadata* md = root->metadata();
     auto str = [](const flatbuffers::String* s) { return s ? s->str() : std::string(); };
     static const char* kFamilies[] = {"vit", "text", "gpt"};
-    static const char* kVariants[] = {"standard", "optimized", "efficient", "super"};
     int f = static_cast<int>(md->family()), a = static_cast<int>(md->attention());
     if (f < 0 || f > 2) invalid("metadata.family has unknown value " + std::to_string(f));
-    if (a < 0 || a > 3) invalid("metadata.attention has unknown value " + std::to_string(a));
+    const VariantTraits* variant = variant_with_value(a);
+    if (!variant) invalid("metadata.attention has unknown value " + std::to_string(a));
     m_.family = kFamilies[f];
-    m_.attention = kVariants[a];
+    m_.attention = variant->name;
     m_.config_json = str(md->config_json());
     m_.converter_version = str(md->converter_version());
     m_.source_sha256 = str(md->source_sha256());
@@ -384,9 +384,9 @@ class Loader {
           op.kind = OpKind::Attention;
           if (++layers > kMaxLayers)
             invalid(name + ": the model has more than " + std::to_string(kMaxLayers) + " attention layers");
-          int v = static_cast<int>(p->variant());
-          if (v < 0 || v > 3) invalid(name + ": unknown attention variant " + std::to_string(v));
-          op.variant = static_cast<Variant>(v);
+          const VariantTraits* variant = variant_with_value(int64_t(p->variant()));
+          if (!variant) invalid(name + ": unknown attention variant " + std::to_string(int(p->variant())));
+          op.variant = variant->variant;
           op.heads = p->heads(), op.head_dim = p->head_dim(), op.scale = p->scale();
           op.causal = p->causal(), op.pad_id = p->pad_id();
           need_inputs(op.pad_id >= 0 ? 2 : 1, op.pad_id >= 0 ? 2 : 1);
@@ -408,14 +408,13 @@ class Loader {
               invalid(name + ": the token-id input must be int32 [n]");
           }
           expect_value(value(op, 0, true), ATTN_DTYPE_F32, {n, d}, name);
-          static const int kProjections[] = {3, 2, 1, 1};
-          int64_t pd = kProjections[v] * d;
+          int64_t pd = variant->projections() * d;
           op.weight = weight(p->qkv_weight(), name, "qkv_weight", {pd, d}, true);
           op.bias = weight(p->qkv_bias(), name, "qkv_bias", {pd}, false);
           op.out_weight = weight(p->out_weight(), name, "out_weight", {d, d}, true);
           op.out_bias = weight(p->out_bias(), name, "out_bias", {d}, true);
           int64_t L = x.max_shape[0];
-          if (op.variant == Variant::Super) {
+          if (variant->token_mixing()) {
             op.align_weight = weight(p->align_weight(), name, "align_weight", {kAny, kAny}, true);
             const auto& as = m_.tensors[op.align_weight].shape;
             if (as[0] != as[1] || as[0] < L)

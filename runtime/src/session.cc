@@ -38,7 +38,6 @@ void check_xnn(xnn_status status, const char* what) {
   fail(ATTN_ERROR_INTERNAL, std::string(what) + " failed with XNNPACK status " + std::to_string(status));
 }
 
-constexpr int kProjections[] = {3, 2, 1, 1};  // Q/K/V projections stacked, by variant
 
 }  // namespace
 
@@ -116,7 +115,7 @@ void pack_right_operand(const float* x, size_t k, size_t cols, size_t panel, flo
 // stays: it skips the zero upper triangle, half the work.
 bool Session::mixes_by_gemm(const OpInfo& op) const {
   const size_t row_bytes = size_t(op.heads) * size_t(op.head_dim) * sizeof(float);
-  return op.variant == Variant::Super && !op.causal && kernels_.gemm != nullptr && row_bytes % 1024 == 0;
+  return traits_of(op.variant).token_mixing() && !op.causal && kernels_.gemm != nullptr && row_bytes % 1024 == 0;
 }
 
 namespace {
@@ -183,8 +182,9 @@ void Session::plan() {
     } else if (op.kind == OpKind::Attention) {
       const size_t d = size_t(op.heads) * op.head_dim;
       const size_t rows = m.values[op.inputs[0]].max_shape[0];
-      scratch[k][0] = rows * d * kProjections[int(op.variant)];  // projections
-      scratch[k][1] = rows * d + (op.variant == Variant::Super ? rows * d : 0);  // heads' outputs, mixed values
+      const VariantTraits& variant = traits_of(op.variant);
+      scratch[k][0] = rows * d * size_t(variant.projections());                // projections
+      scratch[k][1] = rows * d + (variant.token_mixing() ? rows * d : 0);  // heads' outputs, mixed values
       // Attention scratch per head, then the key mask bytes, then (Super
       // without a causal mask, on a path with a GEMM) x packed as its right operand.
       scratch[k][2] = size_t(op.heads) * attention_scratch_floats(std::max(rows, L), size_t(op.head_dim)) +
@@ -229,7 +229,7 @@ void Session::plan_cache() {
   const size_t L = size_t(m.max_tokens);
   for (Step& s : steps_)
     if (s.op->kind == OpKind::Attention && s.op->causal)
-      cache_floats_ += L * size_t(s.op->heads) * s.op->head_dim * (s.op->variant == Variant::Efficient ? 1 : 2);
+      cache_floats_ += L * size_t(s.op->heads) * s.op->head_dim * (traits_of(s.op->variant).values_are_keys() ? 1 : 2);
   if (!cache_floats_) return;
   decode_ids_.assign(L, 0);
   cache_ = static_cast<float*>(std::aligned_alloc(64, (cache_floats_ * 4 + 63) / 64 * 64));
@@ -240,7 +240,7 @@ void Session::plan_cache() {
     const size_t block = L * size_t(s.op->heads) * s.op->head_dim;
     s.cache_keys = next;
     next += block;
-    if (s.op->variant == Variant::Efficient) {
+    if (traits_of(s.op->variant).values_are_keys()) {
       s.cache_values = s.cache_keys;
     } else {
       s.cache_values = next;
@@ -644,12 +644,40 @@ struct Session::AttentionTask {
   }
 };
 
+namespace {
+
+// This run's rows of each source a variant reads keys and values from: the
+// layer input X, the stacked projection (Q, then K and V where projected) and
+// the mixed values.
+struct AttentionRows {
+  const float* x;
+  const float* proj;
+  const float* mixed;
+  size_t d, projections;
+  size_t proj_stride() const { return projections * d; }
+  struct Rows {
+    const float* data;
+    size_t stride;
+  };
+  Rows of(RowSource source) const {
+    switch (source) {
+      case RowSource::KeyProjection:
+      case RowSource::ValueProjection: return {proj + VariantTraits::block_of(source) * d, proj_stride()};
+      case RowSource::Mixed: return {mixed, d};
+      case RowSource::Input: break;
+    }
+    return {x, d};
+  }
+};
+
+}  // namespace
+
 void Session::run_attention(Step& s) {
   const OpInfo& op = *s.op;
   const Model& m = *model_;
   const size_t n = rows(op.inputs[0]);
   const size_t dk = size_t(op.head_dim), d = size_t(op.heads) * dk;
-  const size_t p = size_t(kProjections[int(op.variant)]);
+  const VariantTraits& variant = traits_of(op.variant);
   const float* x = s.in[0];
   float* proj = s.scratch[0];
   float* heads_out = s.scratch[1];
@@ -675,35 +703,22 @@ void Session::run_attention(Step& s) {
   AttentionTask task;
   task.kernels = &kernels_;
   AttentionHeadArgs& a = task.base;
-  a.q = proj;
-  a.q_stride = p * d;
-  switch (op.variant) {
-    case Variant::Standard:
-      a.k = proj + d, a.k_stride = p * d;
-      a.v = proj + 2 * d, a.v_stride = p * d;
-      break;
-    case Variant::Optimized:
-      a.k = proj + d, a.k_stride = p * d;
-      a.v = x, a.v_stride = d;
-      break;
-    case Variant::Efficient:
-      a.k = x, a.k_stride = d;
-      a.v = x, a.v_stride = d;
-      break;
-    case Variant::Super: {
-      const ConstTensor& w = m.tensors[op.align_weight];
-      const float* bias = op.align_bias >= 0 ? m.tensors[op.align_bias].data : nullptr;
-      if (mixes_by_gemm(op)) {
-        float* packed = scratch + size_t(op.heads) * scratch_per_head + round_up(n, kPackedAlign);
-        timed(ATTN_OP_CLASS_ATTENTION, [&] { mix_by_gemm(w, bias, x, packed, mixed, n, d); });
-      } else {
-        timed(ATTN_OP_CLASS_ATTENTION, [&] { token_mix(w, bias, x, mixed, n, 0, n, d, op.causal); });
-      }
-      a.k = x, a.k_stride = d;
-      a.v = mixed, a.v_stride = d;
-      break;
+  if (variant.token_mixing()) {
+    const ConstTensor& w = m.tensors[op.align_weight];
+    const float* bias = op.align_bias >= 0 ? m.tensors[op.align_bias].data : nullptr;
+    if (mixes_by_gemm(op)) {
+      float* packed = scratch + size_t(op.heads) * scratch_per_head + round_up(n, kPackedAlign);
+      timed(ATTN_OP_CLASS_ATTENTION, [&] { mix_by_gemm(w, bias, x, packed, mixed, n, d); });
+    } else {
+      timed(ATTN_OP_CLASS_ATTENTION, [&] { token_mix(w, bias, x, mixed, n, 0, n, d, op.causal); });
     }
   }
+  const AttentionRows rows{x, proj, mixed, d, size_t(variant.projections())};
+  a.q = proj;
+  a.q_stride = rows.proj_stride();
+  const auto keys = rows.of(variant.keys), values = rows.of(variant.values);
+  a.k = keys.data, a.k_stride = keys.stride;
+  a.v = values.data, a.v_stride = values.stride;
   a.out = heads_out;
   a.out_stride = d;
   a.n = n;
@@ -732,31 +747,22 @@ void Session::run_cached_attention(Step& s, const float* x, float* proj, float* 
   const OpInfo& op = *s.op;
   const Model& model = *model_;
   const size_t dk = size_t(op.head_dim), d = size_t(op.heads) * dk;
-  const size_t p = size_t(kProjections[int(op.variant)]);
+  const VariantTraits& variant = traits_of(op.variant);
+  const AttentionRows rows{x, proj, nullptr, d, size_t(variant.projections())};
   const size_t first = run_offset_, total = run_offset_ + m;
-  float* keys = s.cache_keys + first * d;
-  float* values = s.cache_values + first * d;
+  // The new tokens' key rows, and their value rows where those are neither
+  // the keys themselves nor mixed (below).
+  auto append = [&](RowSource source, float* cache) {
+    const auto from = rows.of(source);
+    for (size_t t = 0; t < m; ++t) std::memcpy(cache + (first + t) * d, from.data + t * from.stride, d * 4);
+  };
   timed(ATTN_OP_CLASS_OTHER, [&] {
-    for (size_t t = 0; t < m; ++t) {
-      const float* row = proj + t * p * d;
-      switch (op.variant) {
-        case Variant::Standard:
-          std::memcpy(keys + t * d, row + d, d * 4);
-          std::memcpy(values + t * d, row + 2 * d, d * 4);
-          break;
-        case Variant::Optimized:
-          std::memcpy(keys + t * d, row + d, d * 4);
-          std::memcpy(values + t * d, x + t * d, d * 4);
-          break;
-        case Variant::Efficient:
-        case Variant::Super:
-          std::memcpy(keys + t * d, x + t * d, d * 4);
-          break;
-      }
-    }
+    append(variant.keys, s.cache_keys);
+    if (!variant.values_are_keys() && !variant.token_mixing()) append(variant.values, s.cache_values);
   });
-  if (op.variant == Variant::Super) {
-    // The mixed values of the new tokens, from every cached input row.
+  if (variant.token_mixing()) {
+    // The mixed values of the new tokens, from every cached input row (the
+    // keys: variants.h requires Mixed values to have the input as keys).
     const ConstTensor& w = model.tensors[op.align_weight];
     const float* bias = op.align_bias >= 0 ? model.tensors[op.align_bias].data : nullptr;
     timed(ATTN_OP_CLASS_ATTENTION,
@@ -766,7 +772,7 @@ void Session::run_cached_attention(Step& s, const float* x, float* proj, float* 
   task.kernels = &kernels_;
   AttentionHeadArgs& a = task.base;
   a.q = proj;
-  a.q_stride = p * d;
+  a.q_stride = rows.proj_stride();
   a.k = s.cache_keys, a.k_stride = d;
   a.v = s.cache_values, a.v_stride = d;
   a.out = heads_out;
