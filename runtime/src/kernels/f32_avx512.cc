@@ -75,11 +75,9 @@ struct V {
 }  // namespace
 
 const Kernels& avx512_kernels() {
-  static const Kernels table = {"avx512",      layernorm,          gelu,      gelu_tanh, add, attention_head,
-                                token_mix, NR,     gemm_packed_floats, gemm_pack, gemm,
-                                // Faster on every layer shape of bench/ with full-width 512-bit FMAs,
-                                // about even with XNNPACK where they are split in two.
-                                0,         0};
+  // The GEMM takes every dense layer: faster on every layer shape of bench/ with full-width 512-bit FMAs,
+  // about even with XNNPACK where they are split in two.
+  static const Kernels table = simd_kernels("avx512", 0, 0);
   return table;
 }
 

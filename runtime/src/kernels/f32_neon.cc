@@ -103,10 +103,9 @@ struct V {
 }  // namespace
 
 const Kernels& neon_kernels() {
-  static const Kernels table = {"neon",         layernorm, gelu,          gelu_tanh, add,
-                                attention_head, token_mix, NR,            gemm_packed_floats, gemm_pack, gemm,
-                                // XNNPACK's NEON kernels serve the small layers.
-                                512,            size_t{1} << 18};
+  // The GEMM takes layers with K >= 512 and K·N >= 2^18; XNNPACK's NEON
+  // kernels serve the small ones.
+  static const Kernels table = simd_kernels("neon", 512, size_t{1} << 18);
   return table;
 }
 

@@ -91,7 +91,17 @@ void token_mix(const float* w, size_t w_stride, const float* bias, const float* 
 }  // namespace
 
 const Kernels& scalar_kernels() {
-  static const Kernels table = {"scalar", layernorm, gelu, gelu_tanh, add, attention_head, token_mix, 0, nullptr, nullptr, nullptr, 0, 0};
+  static const Kernels table = [] {
+    Kernels k{};  // no GEMM: XNNPACK serves every dense layer
+    k.path = "scalar";
+    k.layernorm = layernorm;
+    k.gelu = gelu;
+    k.gelu_tanh = gelu_tanh;
+    k.add = add;
+    k.attention_head = attention_head;
+    k.token_mix = token_mix;
+    return k;
+  }();
   return table;
 }
 
