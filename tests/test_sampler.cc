@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <string>
 #include <vector>
 
 #include "attn/attn.h"
@@ -72,7 +73,9 @@ TEST_CASE("sampled frequencies match the float64 distribution of temperature, to
     float p;
   };
   for (const Case c : {Case{1.0f, 0, 1.0f}, Case{0.7f, 4, 1.0f}, Case{1.3f, 0, 0.8f}, Case{0.9f, 5, 0.6f}}) {
-    CAPTURE(c.t), CAPTURE(c.k), CAPTURE(c.p);
+    CAPTURE(c.t);
+    CAPTURE(c.k);
+    CAPTURE(c.p);
     const std::vector<double> ref = reference(logits, c.t, c.k, c.p);
     Sampler s(c.t, c.k, c.p, 1.0f, 11, logits.size());
     const int n = 40000;

@@ -117,10 +117,10 @@ void Bpe::encode_piece(std::string_view piece, std::vector<int32_t>& out) const 
     }
     const Candidate c = heap.top();
     heap.pop();
-    round = c.rank;
     const size_t l = size_t(c.left);
     // Stale: a symbol was merged away or changed since this pair was seen.
     if (sym[l] != c.a || next[l] < 0 || sym[size_t(next[l])] != c.b) continue;
+    round = c.rank;
     const size_t r = size_t(next[l]);
     sym[l] = merges_.at(pair_key(c.a, c.b)).result;
     sym[r] = -1;
