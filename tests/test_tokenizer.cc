@@ -13,6 +13,7 @@
 #include "error.h"
 #include "support.h"
 #include "tokenizer/bpe.h"
+#include "tokenizer/from_model.h"
 #include "tokenizer/pretokenize.h"
 #include "tokenizer_import.h"
 #include "convert.h"
@@ -234,4 +235,35 @@ TEST_CASE("a tokenizer.json in Hugging Face's form reads like vocab.json + merge
   j["pre_tokenizer"]["type"] = "Metaspace";
   std::ofstream(out + "/tokenizer.json") << j.dump();
   CHECK_THROWS_WITH_AS(attn::convert::read_tokenizer(out), doctest::Contains("ByteLevel"), attn::convert::InputError);
+}
+
+TEST_CASE("a model file's Tokenizer table is checked before use") {
+  const auto load = [](const std::vector<uint8_t>& bytes, const std::vector<uint32_t>& offsets,
+                       const std::vector<int32_t>& merges, int32_t eos, int64_t model_vocab) {
+    flatbuffers::FlatBufferBuilder b;
+    b.Finish(attn::fb::CreateTokenizer(b, b.CreateVector(bytes), b.CreateVector(offsets), b.CreateVector(merges), eos));
+    return attn::text::load_tokenizer(*flatbuffers::GetRoot<attn::fb::Tokenizer>(b.GetBufferPointer()), model_vocab);
+  };
+  std::vector<uint8_t> bytes;
+  std::vector<uint32_t> offsets{0};
+  for (int b = 0; b < 256; ++b) bytes.push_back(uint8_t(b)), offsets.push_back(uint32_t(bytes.size()));
+  bytes.push_back('a'), bytes.push_back('b'), offsets.push_back(uint32_t(bytes.size()));
+  CHECK(load(bytes, offsets, {'a', 'b'}, 256, 300)->size() == 257);
+  const auto refused = [&](std::vector<uint8_t> by, std::vector<uint32_t> off, std::vector<int32_t> m, int64_t vocab,
+                           const char* words) {
+    CHECK_THROWS_WITH_AS(load(by, off, m, -1, vocab), doctest::Contains(words), attn::Error);
+  };
+  refused(bytes, offsets, {'a', 'b'}, 200, "more than the model's vocabulary of 200");
+  refused(bytes, offsets, {'a', 'b'}, 0, "takes no token ids");
+  refused(bytes, offsets, {'a'}, 300, "odd number");
+  auto shifted = offsets;
+  shifted[0] = 1;
+  refused(bytes, shifted, {}, 300, "token_offsets[0] is 1");
+  auto short_bytes = bytes;
+  short_bytes.pop_back();
+  refused(short_bytes, offsets, {}, 300, "token_bytes holds 257 bytes");
+  auto backwards = offsets;
+  backwards[10] = 100;
+  refused(bytes, backwards, {}, 300, "token 10 spans");
+  refused(bytes, {0}, {}, 300, "token_offsets has 1 entries");
 }
