@@ -17,8 +17,8 @@ larger than the rest of this model.
 Model: d 128, 4 heads, 4 layers, mlp 512, context 64, gelu_tanh, pre-norm, tied
 embedding (fortunes are short: most fit in 64 tokens). Training: float32, AdamW,
 GPT-2's N(0, 0.02) initialisation, batch 16 x 64 tokens, warm-up then cosine
-learning rate, fixed seeds, --steps steps (default 300: about five minutes of
-one core per variant).
+learning rate, fixed seeds, --steps steps (default 800: 25-30 minutes with the four variants in parallel
+on a busy 2-core machine).
 
 Writes examples/fortunes/tokenizer/{vocab.json, merges.txt} and, per variant,
 examples/fortunes/<variant>/{config.json, model.safetensors (F16),
@@ -144,7 +144,7 @@ def train_variant(variant, train, valid, steps, out_dir, seed=0, batch=16, lr=3e
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--steps", type=int, default=800)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--cache", default="/tmp", help="where the encoded token streams are kept")
