@@ -13,7 +13,7 @@ mkdir -p "$out"
 for v in standard optimized efficient super; do
   build/converter/attn-convert examples/fortunes/$v --tokenizer examples/fortunes/tokenizer \
     -o "$out/$v.attnmodel" -q
-  build/tools/attn-infer "$out/$v.attnmodel" --bench --tokens 16 --decode 48 --iters 5 --json -q \
+  build/tools/attn-infer "$out/$v.attnmodel" --bench --tokens 16 --decode 48 --min-time 1 --json -q \
     >"$out/$v.bench.json"
 done
 /usr/bin/python3 - "$out" <<'PY'
