@@ -116,6 +116,10 @@ expect "generation refuses a vit model" contains "$work/err" "needs a gpt model"
 fort=$data/../../examples/fortunes
 "$convert" "$fort/efficient" --tokenizer "$fort/tokenizer" -o "$work/fort.attnmodel" >"$work/out" 2>&1
 expect "convert stores the tokenizer" contains "$work/out" "tokenizer       2048 tokens"
+mkdir -p "$work/hf" && cp "$fort/efficient/"* "$fort/tokenizer/"* "$work/hf/"
+"$convert" "$work/hf" -o "$work/hf.attnmodel" >"$work/out" 2>&1
+expect "a checkpoint folder's vocab.json + merges.txt are picked up" contains "$work/out" "tokenizer       2048 tokens"
+expect "and give the same file as --tokenizer" cmp -s "$work/hf.attnmodel" "$work/fort.attnmodel"
 prompt="Q: Why did the chicken cross the road?  It's a café — naïve 😀"
 "$generate" "$work/fort.attnmodel" --prompt "$prompt" --tokenize-only >"$work/ids"
 expect "--tokenize-only gives the Python trainer's encoder's ids" "$py" -c "
