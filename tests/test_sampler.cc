@@ -146,5 +146,9 @@ TEST_CASE("bad sampler arguments are refused by name") {
   CHECK(attn_sampler_sample(ok.s, logits, 2, nullptr, 0, &id) == ATTN_ERROR_SHAPE_MISMATCH);
   const int32_t history[2] = {1, 7};
   CHECK(attn_sampler_sample(ok.s, logits, 3, history, 2, &id) == ATTN_ERROR_OUT_OF_RANGE);
+  Sampler greedy(0, 0, 1, 1.5f, 0, 3);
+  const float close[3] = {0, 2, 1.5f};
+  CHECK(attn_sampler_sample(greedy.s, close, 3, history, 2, &id) == ATTN_ERROR_OUT_OF_RANGE);
+  CHECK(greedy.pick({0, 2, 1.5f}, {1}) == 2);  // 2 / 1.5 < 1.5: the refused call left no mark
   CHECK(attn_sampler_sample(ok.s, logits, 3, nullptr, 2, &id) == ATTN_ERROR_INVALID_ARGUMENT);
 }

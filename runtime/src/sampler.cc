@@ -61,9 +61,11 @@ int32_t Sampler::sample(const float* logits, size_t count, const int32_t* histor
   // once, however often it was seen (positive logits divided, negative multiplied).
   if (options_.repetition_penalty != 1) {
     const double p = options_.repetition_penalty;
+    for (size_t h = 0; h < history_count; ++h)  // all checked first, so that a refusal leaves no mark in seen_
+      if (history[h] < 0 || size_t(history[h]) >= count)
+        fail(ATTN_ERROR_OUT_OF_RANGE, "history[" + std::to_string(h) + "] = " + std::to_string(history[h]) + " is not a token id");
     for (size_t h = 0; h < history_count; ++h) {
       const int32_t id = history[h];
-      if (id < 0 || size_t(id) >= count) fail(ATTN_ERROR_OUT_OF_RANGE, "history[" + std::to_string(h) + "] = " + std::to_string(id) + " is not a token id");
       if (seen_[size_t(id)]) continue;
       seen_[size_t(id)] = 1;
       scores_[size_t(id)] = scores_[size_t(id)] > 0 ? scores_[size_t(id)] / p : scores_[size_t(id)] * p;
