@@ -176,6 +176,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1.0, 1e6));
   app.add_option("--seed", o.seed, "random seed (default 0): the same seed gives the same text");
   app.add_option("--stop", o.stops, "stop when the text contains STRING (repeatable)")
+      ->allow_extra_args(false)  // one string per --stop: the model path after it stays the model
       ->each([](const std::string& s) {
         if (s.empty()) throw CLI::ValidationError("--stop", "the stop string is empty");
       });
