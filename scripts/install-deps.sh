@@ -9,9 +9,11 @@ packages=(
   libflatbuffers-dev flatbuffers-compiler             # the .attnmodel format
   nlohmann-json3-dev                # config.json and safetensors headers
   doctest-dev libbenchmark-dev      # tests and benchmarks
+  libcli11-dev                      # attn-generate's command line
   python3-torch python3-numpy libopenblas0            # training, fixtures, references
   python3-matplotlib                # bench/plot.py
   dataset-fashion-mnist             # the bundled demo's data
+  fortunes python3-regex            # the text demo's training data and BPE trainer
 )
 
 source "$(dirname "$0")/lib/packages.sh"

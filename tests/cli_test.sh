@@ -112,6 +112,63 @@ expect "the error names the context" contains "$work/err" "context of 32"
 "$generate" "$work/timm.attnmodel" --prompt-ids 1 -n 2 2>"$work/err"
 expect "generation refuses a vit model" contains "$work/err" "needs a gpt model"
 
+# --- Text in, text out: the fortunes GPT and its tokenizer ---------------------
+fort=$data/../../examples/fortunes
+"$convert" "$fort/efficient" --tokenizer "$fort/tokenizer" -o "$work/fort.attnmodel" >"$work/out" 2>&1
+expect "convert stores the tokenizer" contains "$work/out" "tokenizer       2048 tokens"
+mkdir -p "$work/hf" && cp "$fort/efficient/"* "$fort/tokenizer/"* "$work/hf/"
+"$convert" "$work/hf" -o "$work/hf.attnmodel" >"$work/out" 2>&1
+expect "a checkpoint folder's vocab.json + merges.txt are picked up" contains "$work/out" "tokenizer       2048 tokens"
+expect "and give the same file as --tokenizer" cmp -s "$work/hf.attnmodel" "$work/fort.attnmodel"
+prompt="Q: Why did the chicken cross the road?  It's a café — naïve 😀"
+"$generate" "$work/fort.attnmodel" --prompt "$prompt" --tokenize-only >"$work/ids"
+expect "--tokenize-only gives the Python trainer's encoder's ids" "$py" -c "
+import json, sys
+sys.path.insert(0, '$data/../../converter/python')
+from attn_torch import bpe
+vocab = json.load(open('$fort/tokenizer/vocab.json', encoding='utf-8'))
+merges = [tuple(l.rstrip('\n').split(' ')) for l in open('$fort/tokenizer/merges.txt', encoding='utf-8').readlines()[1:]]
+ids = bpe.Encoder(vocab, merges).encode(sys.argv[1])
+sys.exit(0 if open('$work/ids').read().strip() == ','.join(map(str, ids)) else 1)" "$prompt"
+"$generate" "$work/fort.attnmodel" --prompt "The secret of life is" -n 40 --temperature 0.8 --top-k 40 \
+  --top-p 0.95 --repeat-penalty 1.1 --seed 5 >"$work/t1" 2>"$work/err"
+expect "generation prints the prompt first" "$py" -c "import sys; sys.exit(0 if open('$work/t1').read().startswith('The secret of life is') else 1)"
+expect "generation reports time to first token and tokens/s" contains "$work/err" "time to first token"
+"$generate" "$work/fort.attnmodel" --prompt "The secret of life is" -n 40 --temperature 0.8 --top-k 40 \
+  --top-p 0.95 --repeat-penalty 1.1 --seed 5 -q >"$work/t2"
+expect "the same seed gives the same text" cmp -s "$work/t1" "$work/t2"
+"$generate" "$work/fort.attnmodel" --prompt "Hello" -n 30 --temperature 0 -q >"$work/g1"
+"$generate" "$work/fort.attnmodel" --prompt "Hello" -n 30 -q >"$work/g2"
+expect "--temperature 0 is greedy" cmp -s "$work/g1" "$work/g2"
+# A stop string taken from the sampled continuation (two visible characters
+# after its first): the text ends just before it.
+stop=$("$py" -c "
+import re
+c = open('$work/t1', encoding='utf-8', errors='replace').read()[len('The secret of life is') + 1:]
+m = re.search(r'\S\S', c)
+print(m.group(0) if m else '')")
+"$generate" "$work/fort.attnmodel" --prompt "The secret of life is" -n 40 --temperature 0.8 --top-k 40 \
+  --top-p 0.95 --repeat-penalty 1.1 --seed 5 --stop "$stop" -q >"$work/t3"
+expect "--stop ends the text before the stop string" "$py" -c "
+import sys
+full = open('$work/t1', 'rb').read(); cut = open('$work/t3', 'rb').read()[:-1]
+stop = sys.argv[1].encode()
+sys.exit(0 if stop and stop not in cut[21:] and full.startswith(cut) and full[len(cut):].startswith(stop) else 1)" "$stop"
+"$generate" "$work/fort.attnmodel" --prompt "x" -n 100000 >/dev/null 2>"$work/err"
+expect "a run past the context is refused" contains "$work/err" "context of 64"
+"$generate" "$work/gpt2.attnmodel" --prompt "hi" 2>"$work/err"
+expect "a text prompt needs a tokenizer (exit 1)" test $? -eq 1
+expect "the error says the model has no tokenizer" contains "$work/err" "no tokenizer"
+"$generate" 2>/dev/null
+expect "no arguments is a usage error (exit 2)" test $? -eq 2
+"$generate" "$work/fort.attnmodel" --prompt a --bogus 2>/dev/null
+expect "an unknown flag is a usage error (exit 2)" test $? -eq 2
+"$generate" "$work/fort.attnmodel" --prompt a --top-p 2 2>/dev/null
+expect "an out-of-range value is a usage error (exit 2)" test $? -eq 2
+"$convert" "$fx/hf-gpt2-tiny" --tokenizer "$fort/tokenizer" -o "$work/bad.attnmodel" 2>"$work/err"
+expect "a tokenizer larger than the model's vocabulary is refused" contains "$work/err" "more than the model's vocab_size"
+expect "and no file is written" test ! -e "$work/bad.attnmodel"
+
 # --- Benchmarking and verifying (attn-infer --bench/--compare/--profile/--verify,
 # attn-convert --random-init/--embed-sample). Few runs: correctness, not speed.
 "$infer" "$work/vit.attnmodel" --bench --iters 3 --warmup 1 --threads 1,2 --json -q >"$work/bench.json"

@@ -11,6 +11,8 @@ namespace attn::convert {
 struct BuildOptions {
   // Causal Super Attention: zero W_A above the diagonal instead of refusing it.
   bool zero_upper_align = false;
+  // Stored in the model file when set (attn-convert --tokenizer).
+  const struct TokenizerData* tokenizer = nullptr;
 };
 
 // Consumes `checkpoint` (its tensors are moved into the graph). Throws

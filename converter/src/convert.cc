@@ -6,6 +6,7 @@
 #include "reference.h"
 #include "safetensors.h"
 #include "sha256.h"
+#include "tokenizer_import.h"
 #include "writer.h"
 #include "shape_text.h"
 
@@ -24,7 +25,10 @@ ConvertResult convert_tensors(const std::string& config_text, ModelConfig config
   std::vector<SampleData> embedded;
   if (samples) embedded = make_samples(graph, *samples);
   result.samples = embedded.size();
-  ModelMetadata md{config_text, source};
+  if (options.tokenizer && int64_t(options.tokenizer->tokens.size()) > result.config.vocab_size)
+    throw InputError("the tokenizer has " + std::to_string(options.tokenizer->tokens.size()) +
+                     " tokens, more than the model's vocab_size of " + std::to_string(result.config.vocab_size));
+  ModelMetadata md{config_text, source, options.tokenizer};
   result.file = serialize_model(result.config, graph, md, embedded);
   return result;
 }

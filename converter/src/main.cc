@@ -12,6 +12,7 @@
 #include "npy.h"
 #include "safetensors.h"
 #include "sample_items.h"
+#include "tokenizer_import.h"
 #include "writer.h"
 
 namespace {
@@ -34,6 +35,9 @@ void usage(FILE* out) {
                "                           'attn-infer MODEL --verify' can check the model where it runs\n"
                "  --embed-count K          how many items to store (default 4)\n"
                "  --embed-expected E.npy   the expected outputs of those items, instead of the reference's\n"
+               "  --tokenizer PATH         store a GPT-2-style BPE tokenizer: tokenizer.json, vocab.json (with\n"
+               "                           merges.txt beside it) or a folder holding them (default: the\n"
+               "                           checkpoint folder's own, if it has one)\n"
                "  --zero-upper-align       zero W_A above the diagonal in causal Super Attention\n"
                "                           instead of refusing it\n"
                "  -q, --quiet              print nothing on success\n"
@@ -81,7 +85,7 @@ uint64_t parse_count(const std::string& flag, const std::string& v, uint64_t lo,
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string dir, output, checkpoint, config, random_config, sample_path, expected_path;
+  std::string dir, output, checkpoint, config, random_config, sample_path, expected_path, tokenizer_path;
   uint64_t seed = 1, embed_count = 4;
   bool seed_given = false, count_given = false;
   attn::convert::BuildOptions options;
@@ -113,6 +117,8 @@ int main(int argc, char** argv) {
       count_given = true;
     } else if (a == "--embed-expected") {
       expected_path = value("--embed-expected");
+    } else if (a == "--tokenizer") {
+      tokenizer_path = value("--tokenizer");
     } else if (a == "--zero-upper-align") {
       options.zero_upper_align = true;
     } else if (a == "-q" || a == "--quiet") {
@@ -139,7 +145,13 @@ int main(int argc, char** argv) {
   }
   if (!random && checkpoint.empty()) checkpoint = dir + "/model.safetensors";
   if (!random && config.empty()) config = dir + "/config.json";
+  if (tokenizer_path.empty() && !dir.empty()) tokenizer_path = attn::convert::find_tokenizer(dir);
   try {
+    attn::convert::TokenizerData tokenizer;
+    if (!tokenizer_path.empty()) {
+      tokenizer = attn::convert::read_tokenizer(tokenizer_path);
+      options.tokenizer = &tokenizer;
+    }
     attn::convert::SampleRequest request;
     if (!sample_path.empty()) {
       request.inputs = npy_items(sample_path, size_t(embed_count), false);
@@ -179,6 +191,9 @@ int main(int argc, char** argv) {
       if (samples)
         std::printf("  samples         %zu embedded (expected outputs %s)\n", result.samples,
                     expected_path.empty() ? "from the float64 reference" : ("from " + expected_path).c_str());
+      if (options.tokenizer)
+        std::printf("  tokenizer       %zu tokens, %zu merges (%s)\n", tokenizer.tokens.size(), tokenizer.merges.size(),
+                    tokenizer_path.c_str());
       std::printf("  file size       %s\n", human_bytes(double(result.file.size())).c_str());
     }
   } catch (const std::exception& e) {

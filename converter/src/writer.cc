@@ -1,5 +1,7 @@
 #include "writer.h"
 
+#include "tokenizer_import.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -117,9 +119,22 @@ std::vector<uint8_t> build_header(const ModelConfig& config, const Graph& graph,
     }
     sample_vector = b.CreateVector(list);
   }
+  flatbuffers::Offset<fb::Tokenizer> tokenizer;
+  if (md.tokenizer) {
+    std::vector<uint8_t> token_bytes;
+    std::vector<uint32_t> token_offsets{0};
+    for (const std::string& t : md.tokenizer->tokens) {
+      token_bytes.insert(token_bytes.end(), t.begin(), t.end());
+      token_offsets.push_back(uint32_t(token_bytes.size()));
+    }
+    std::vector<int32_t> merges;
+    for (const auto& [l, r] : md.tokenizer->merges) merges.insert(merges.end(), {l, r});
+    tokenizer = fb::CreateTokenizer(b, b.CreateVector(token_bytes), b.CreateVector(token_offsets), b.CreateVector(merges),
+                                    md.tokenizer->eos_id);
+  }
   auto root = fb::CreateModel(b, kFormatVersion, metadata, int32_t(graph.max_tokens), b.CreateVector(tensors),
                               b.CreateVector(values), b.CreateVector(graph.inputs), b.CreateVector(graph.outputs),
-                              b.CreateVector(ops), data_offset, data_size, sample_vector);
+                              b.CreateVector(ops), data_offset, data_size, sample_vector, tokenizer);
   fb::FinishSizePrefixedModelBuffer(b, root);
   return std::vector<uint8_t>(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
 }

@@ -13,6 +13,7 @@ namespace attn::convert {
 
 struct ModelMetadata {
   std::string config_json, source_sha256;
+  const struct TokenizerData* tokenizer = nullptr;  // Model.tokenizer when set
 };
 
 // The whole file in memory, with the samples (Model.samples) when given.

@@ -1,6 +1,7 @@
 // The C boundary: handles, statuses and the per-thread error message. No
 // exception crosses it.
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -10,7 +11,9 @@
 #include "error.h"
 #include "kernels/kernels.h"
 #include "model.h"
+#include "sampler.h"
 #include "session.h"
+#include "tokenizer/bpe.h"
 
 struct attn_model {
   std::shared_ptr<const attn::Model> model;
@@ -312,6 +315,133 @@ attn_status attn_session_get_output(const attn_session* session, size_t index, v
   return guarded([&] {
     require(session, "session");
     session->session->get_output(index, buffer, capacity);
+  });
+}
+
+}  // extern "C"
+
+// --- Text: tokenizer and sampling ---------------------------------------------
+
+struct attn_sampler {
+  std::unique_ptr<attn::Sampler> sampler;
+};
+
+namespace {
+
+const attn::text::Bpe& tokenizer_of(const attn_model* model) {
+  require(model, "model");
+  if (!model->model->tokenizer)
+    attn::fail(ATTN_ERROR_BAD_STATE, "the model has no tokenizer (convert it with attn-convert --tokenizer)");
+  return *model->model->tokenizer;
+}
+
+}  // namespace
+
+extern "C" {
+
+attn_status attn_model_has_tokenizer(const attn_model* model, int* out_has) {
+  return guarded([&] {
+    require(model, "model");
+    require(out_has, "out_has");
+    *out_has = model->model->tokenizer ? 1 : 0;
+  });
+}
+
+attn_status attn_tokenizer_info(const attn_model* model, size_t* out_vocab, int32_t* out_eos_id) {
+  return guarded([&] {
+    const attn::text::Bpe& bpe = tokenizer_of(model);
+    if (out_vocab) *out_vocab = bpe.size();
+    if (out_eos_id) *out_eos_id = bpe.eos_id();
+  });
+}
+
+attn_status attn_tokenize(const attn_model* model, const char* text, size_t length, int32_t* out_ids, size_t capacity,
+                          size_t* out_count) {
+  return guarded([&] {
+    const attn::text::Bpe& bpe = tokenizer_of(model);
+    if (length) require(text, "text");
+    require(out_count, "out_count");
+    if (capacity) require(out_ids, "out_ids");
+    std::vector<int32_t> ids;
+    bpe.encode(std::string_view(text ? text : "", length), ids);
+    *out_count = ids.size();
+    if (ids.size() > capacity)
+      attn::fail(ATTN_ERROR_BUFFER_TOO_SMALL, "the text is " + std::to_string(ids.size()) + " tokens, the buffer holds " +
+                                                  std::to_string(capacity));
+    std::copy(ids.begin(), ids.end(), out_ids);
+  });
+}
+
+attn_status attn_token_bytes(const attn_model* model, int32_t id, const char** out_bytes, size_t* out_length) {
+  return guarded([&] {
+    const attn::text::Bpe& bpe = tokenizer_of(model);
+    require(out_bytes, "out_bytes");
+    require(out_length, "out_length");
+    if (id < 0 || size_t(id) >= bpe.size())
+      attn::fail(ATTN_ERROR_OUT_OF_RANGE, "token id " + std::to_string(id) + " is outside the tokenizer's 0.." + std::to_string(bpe.size() - 1));
+    *out_bytes = bpe.token(id).data();
+    *out_length = bpe.token(id).size();
+  });
+}
+
+attn_status attn_detokenize(const attn_model* model, const int32_t* ids, size_t count, char* buffer, size_t capacity,
+                            size_t* out_length) {
+  return guarded([&] {
+    const attn::text::Bpe& bpe = tokenizer_of(model);
+    if (count) require(ids, "ids");
+    require(out_length, "out_length");
+    if (capacity) require(buffer, "buffer");
+    size_t total = 0;
+    for (size_t i = 0; i < count; ++i) {
+      if (ids[i] < 0 || size_t(ids[i]) >= bpe.size())
+        attn::fail(ATTN_ERROR_OUT_OF_RANGE, "ids[" + std::to_string(i) + "] = " + std::to_string(ids[i]) + " is outside the tokenizer's 0.." +
+                                                std::to_string(bpe.size() - 1));
+      total += bpe.token(ids[i]).size();
+    }
+    *out_length = total;
+    if (total > capacity)
+      attn::fail(ATTN_ERROR_BUFFER_TOO_SMALL, "the text is " + std::to_string(total) + " bytes, the buffer holds " + std::to_string(capacity));
+    for (size_t i = 0; i < count; ++i) {
+      const std::string_view t = bpe.token(ids[i]);
+      std::memcpy(buffer, t.data(), t.size());
+      buffer += t.size();
+    }
+  });
+}
+
+void attn_sampler_options_init(attn_sampler_options* options) {
+  if (!options) return;
+  *options = attn_sampler_options{};
+  options->struct_size = sizeof(*options);
+  options->temperature = 1;
+  options->top_p = 1;
+  options->repetition_penalty = 1;
+}
+
+attn_status attn_sampler_create(const attn_sampler_options* options, size_t vocab, attn_sampler** out_sampler) {
+  return guarded([&] {
+    require(options, "options");
+    require(out_sampler, "out_sampler");
+    *out_sampler = nullptr;
+    if (options->struct_size != sizeof(attn_sampler_options))
+      attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "options->struct_size " + std::to_string(options->struct_size) + " is not sizeof(attn_sampler_options) = " +
+                                                  std::to_string(sizeof(attn_sampler_options)) + ": call attn_sampler_options_init");
+    auto handle = std::make_unique<attn_sampler>();
+    handle->sampler = std::make_unique<attn::Sampler>(*options, vocab);
+    *out_sampler = handle.release();
+  });
+}
+
+void attn_sampler_release(attn_sampler* sampler) { delete sampler; }
+
+attn_status attn_sampler_sample(attn_sampler* sampler, const float* logits, size_t count, const int32_t* history,
+                                size_t history_count, int32_t* out_id) {
+  return guarded([&] {
+    require(sampler, "sampler");
+    require(logits, "logits");
+    require(out_id, "out_id");
+    if (history_count) require(history, "history");
+    *out_id = sampler->sampler->sample(logits, count, history, history_count);
   });
 }
 

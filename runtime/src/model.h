@@ -14,6 +14,10 @@
 
 namespace attn {
 
+namespace text {
+class Bpe;
+}
+
 constexpr uint32_t kFormatVersion = 1;
 constexpr size_t kDataAlignment = 64;
 
@@ -93,6 +97,7 @@ struct Model {
   std::vector<OpInfo> ops;
   std::vector<attn_tensor_info> input_infos, output_infos;
   std::vector<Sample> samples;
+  std::shared_ptr<const text::Bpe> tokenizer;  // null when the file has none
 };
 
 // Verifies the bytes (structure, then meaning) and builds the Model.

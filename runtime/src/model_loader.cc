@@ -17,6 +17,7 @@
 #include "attnmodel_generated.h"
 #include "error.h"
 #include "model.h"
+#include "tokenizer/from_model.h"
 
 namespace attn {
 
@@ -141,6 +142,7 @@ class Loader {
     check_graph();
     make_infos();
     load_samples(root);
+    if (root->tokenizer()) m_.tokenizer = text::load_tokenizer(*root->tokenizer(), m_.vocab);
   }
 
  private:

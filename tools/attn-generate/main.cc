@@ -1,37 +1,17 @@
-// attn-generate: continues a prompt of token ids with a gpt-family model,
-// one token at a time through the decode cache.
+// attn-generate: continues a prompt with a gpt-family model, one token at a
+// time through the decode cache, printing the text as it is decoded.
 
 #include <attn/attn.h>
 
-#include <algorithm>
+#include <CLI/CLI.hpp>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <numeric>
-#include <random>
 #include <string>
 #include <vector>
 
-namespace {
+#include "text_stream.h"
 
-void usage(FILE* out) {
-  std::fprintf(out,
-               "usage: attn-generate MODEL.attnmodel --prompt-ids 1,2,3 [-n 32] [options]\n"
-               "\n"
-               "Prints the prompt's continuation as token ids, one line, comma-separated.\n"
-               "Greedy by default; --temperature, --top-k or --top-p sample instead.\n"
-               "\n"
-               "options:\n"
-               "  --prompt-ids LIST   comma-separated token ids (required)\n"
-               "  -n N                tokens to generate (default 32)\n"
-               "  --temperature T     sampling temperature (> 0; default 1 when sampling)\n"
-               "  --top-k K           sample among the K most likely tokens\n"
-               "  --top-p P           sample among the most likely tokens whose probabilities sum to P\n"
-               "  --seed S            random seed (default 0): the same seed gives the same ids\n"
-               "  -t, --threads N     worker threads (default 1; 0 = one per core)\n"
-               "  -q, --quiet         no timing line on stderr\n");
-}
+namespace {
 
 struct Failure {
   std::string message;
@@ -41,156 +21,139 @@ void check(attn_status status, const std::string& what) {
   if (status != ATTN_OK) throw Failure{what + ": " + attn_last_error_message()};
 }
 
-long parse_long(const std::string& text, const std::string& flag, long lo, long hi) {
-  char* end = nullptr;
-  const long v = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end || v < lo || v > hi)
-    throw Failure{flag + " must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got '" + text + "'"};
-  return v;
-}
-
-double parse_double(const std::string& text, const std::string& flag, double lo, double hi) {
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end || !(v > lo && v <= hi))
-    throw Failure{flag + " must be a number in (" + std::to_string(lo) + ", " + std::to_string(hi) + "], got '" + text + "'"};
-  return v;
-}
-
-struct Sampler {
-  bool greedy = true;
-  double temperature = 1.0, top_p = 1.0;
-  size_t top_k = 0;
-  std::mt19937_64 rng{0};
-  std::vector<size_t> order;
-  std::vector<double> probs;
-
-  int32_t pick(const std::vector<float>& logits) {
-    if (greedy) return int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
-    order.resize(logits.size());
-    std::iota(order.begin(), order.end(), size_t(0));
-    // Most likely first; ties by id, so the order is deterministic.
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
-    size_t keep = top_k ? std::min(top_k, order.size()) : order.size();
-    probs.assign(keep, 0.0);
-    const double max = logits[order[0]];
-    double total = 0;
-    for (size_t i = 0; i < keep; ++i) total += probs[i] = std::exp((logits[order[i]] - max) / temperature);
-    if (top_p < 1.0) {
-      double mass = 0;
-      size_t i = 0;
-      while (i < keep && mass < top_p * total) mass += probs[i++];
-      keep = std::max<size_t>(i, 1);
-      total = mass;
-    }
-    double r = std::uniform_real_distribution<double>(0.0, total)(rng);
-    for (size_t i = 0; i < keep; ++i) {
-      if (r < probs[i]) return int32_t(order[i]);
-      r -= probs[i];
-    }
-    return int32_t(order[keep - 1]);
-  }
+struct Options {
+  std::string model_path, prompt, prompt_ids;
+  long count = 32;
+  double temperature = -1, top_p = 1, repeat_penalty = 1;
+  unsigned top_k = 0;
+  uint64_t seed = 0;
+  std::vector<std::string> stops;
+  bool tokenize_only = false, quiet = false;
+  unsigned threads = 1;
 };
 
-int run(int argc, char** argv) {
-  std::string model_path, prompt_text;
-  long count = 32;
-  bool quiet = false;
-  Sampler sampler;
-  attn_session_options options;
-  attn_session_options_init(&options);
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw Failure{a + " needs a value"};
-      return argv[++i];
-    };
-    if (a == "-h" || a == "--help") {
-      usage(stdout);
-      return 0;
-    } else if (a == "--prompt-ids") {
-      prompt_text = value();
-    } else if (a == "-n") {
-      count = parse_long(value(), "-n", 0, 1 << 20);
-    } else if (a == "--temperature") {
-      sampler.temperature = parse_double(value(), a, 0.0, 1e6);
-      sampler.greedy = false;
-    } else if (a == "--top-k") {
-      sampler.top_k = size_t(parse_long(value(), a, 1, 1 << 30));
-      sampler.greedy = false;
-    } else if (a == "--top-p") {
-      sampler.top_p = parse_double(value(), a, 0.0, 1.0);
-      sampler.greedy = false;
-    } else if (a == "--seed") {
-      sampler.rng.seed(uint64_t(parse_long(value(), a, 0, 0x7fffffffL)));
-    } else if (a == "-t" || a == "--threads") {
-      options.threads = uint32_t(parse_long(value(), a, 0, 1024));
-    } else if (a == "-q" || a == "--quiet") {
-      quiet = true;
-    } else if (!a.empty() && a[0] == '-') {
-      usage(stderr);
-      throw Failure{"unknown option '" + a + "'"};
-    } else if (model_path.empty()) {
-      model_path = a;
-    } else {
-      throw Failure{"more than one model given"};
-    }
-  }
-  if (model_path.empty() || prompt_text.empty()) {
-    usage(stderr);
-    return 2;
-  }
-  std::vector<int32_t> prompt;
-  for (size_t start = 0; start <= prompt_text.size();) {
-    size_t comma = prompt_text.find(',', start);
-    if (comma == std::string::npos) comma = prompt_text.size();
-    prompt.push_back(int32_t(parse_long(prompt_text.substr(start, comma - start), "--prompt-ids", 0, 0x7fffffffL)));
+std::vector<int32_t> parse_ids(const std::string& text) {
+  std::vector<int32_t> ids;
+  for (size_t start = 0; start <= text.size();) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    const std::string item = text.substr(start, comma - start);
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end || v < 0 || v > 0x7fffffffL) throw Failure{"--prompt-ids: '" + item + "' is not a token id"};
+    ids.push_back(int32_t(v));
     start = comma + 1;
   }
+  return ids;
+}
 
-  attn_model* model = nullptr;
-  check(attn_model_load_file(model_path.c_str(), &model), "loading the model");
-  struct ModelGuard {
-    attn_model* m;
-    ~ModelGuard() { attn_model_release(m); }
-  } model_guard{model};
+template <typename T, void (*Release)(T*)>
+struct Handle {
+  T* p = nullptr;
+  ~Handle() { Release(p); }
+};
+
+int run(const Options& o) {
+  Handle<attn_model, attn_model_release> model;
+  check(attn_model_load_file(o.model_path.c_str(), &model.p), "loading the model");
   const char* family = "";
-  check(attn_model_metadata(model, "family", &family), "metadata");
-  if (std::string(family) != "gpt") throw Failure{model_path + " is a " + family + " model: generation needs a gpt model"};
+  check(attn_model_metadata(model.p, "family", &family), "metadata");
+  if (std::string(family) != "gpt") throw Failure{o.model_path + " is a " + family + " model: generation needs a gpt model"};
+  int has_tokenizer = 0;
+  check(attn_model_has_tokenizer(model.p, &has_tokenizer), "tokenizer");
+  int32_t eos = -1;
+  if (has_tokenizer) check(attn_tokenizer_info(model.p, nullptr, &eos), "tokenizer");
+  const bool text = !o.prompt.empty() || o.prompt_ids.empty();
+  if (text && !has_tokenizer)
+    throw Failure{o.model_path + " has no tokenizer: give --prompt-ids, or convert it with attn-convert --tokenizer"};
+
+  std::vector<int32_t> prompt;
+  if (text) {
+    size_t n = 0;
+    const attn_status s = attn_tokenize(model.p, o.prompt.data(), o.prompt.size(), nullptr, 0, &n);
+    if (s != ATTN_ERROR_BUFFER_TOO_SMALL) check(s, "tokenizing the prompt");
+    prompt.resize(n);
+    check(attn_tokenize(model.p, o.prompt.data(), o.prompt.size(), prompt.data(), n, &n), "tokenizing the prompt");
+  } else {
+    prompt = parse_ids(o.prompt_ids);
+  }
+  if (o.tokenize_only) {
+    std::string line;
+    for (size_t i = 0; i < prompt.size(); ++i) line += (i ? "," : "") + std::to_string(prompt[i]);
+    std::printf("%s\n", line.c_str());
+    return 0;
+  }
+  if (prompt.empty()) throw Failure{"the prompt is empty: generation needs at least one token"};
   int64_t max_tokens = 0;
-  check(attn_model_max_tokens(model, &max_tokens), "max_tokens");
-  if (int64_t(prompt.size()) + count > max_tokens)
-    throw Failure{"the prompt (" + std::to_string(prompt.size()) + " tokens) and -n " + std::to_string(count) +
+  check(attn_model_max_tokens(model.p, &max_tokens), "max_tokens");
+  if (int64_t(prompt.size()) + o.count > max_tokens)
+    throw Failure{"the prompt (" + std::to_string(prompt.size()) + " tokens) and -n " + std::to_string(o.count) +
                   " pass the model's context of " + std::to_string(max_tokens) + " tokens"};
   attn_tensor_info out;
-  check(attn_model_output_info(model, 0, &out), "output info");
+  check(attn_model_output_info(model.p, 0, &out), "output info");
   std::vector<float> logits(size_t(out.shape[out.rank - 1]));
 
-  attn_session* session = nullptr;
-  check(attn_session_create(model, &options, &session), "preparing the session");
-  struct SessionGuard {
-    attn_session* s;
-    ~SessionGuard() { attn_session_release(s); }
-  } session_guard{session};
+  attn_sampler_options sampling;
+  attn_sampler_options_init(&sampling);
+  // Greedy unless a sampling option is given; --temperature 0 is greedy too.
+  const bool sampled = o.temperature > 0 || (o.temperature < 0 && (o.top_k || o.top_p < 1));
+  sampling.temperature = float(sampled ? (o.temperature > 0 ? o.temperature : 1.0) : 0.0);
+  sampling.top_k = o.top_k;
+  sampling.top_p = float(o.top_p);
+  sampling.repetition_penalty = float(o.repeat_penalty);
+  sampling.seed = o.seed;
+  Handle<attn_sampler, attn_sampler_release> sampler;
+  check(attn_sampler_create(&sampling, logits.size(), &sampler.p), "sampler");
 
-  const auto t0 = std::chrono::steady_clock::now();
-  check(attn_session_decode(session, prompt.data(), prompt.size()), "the prompt");
-  const auto t1 = std::chrono::steady_clock::now();
-  std::string line;
-  for (long i = 0; i < count; ++i) {
-    check(attn_session_get_output(session, 0, logits.data(), logits.size() * 4), "reading the logits");
-    const int32_t next = sampler.pick(logits);
-    line += (i ? "," : "") + std::to_string(next);
-    if (i + 1 < count) check(attn_session_decode(session, &next, 1), "decoding");
+  attn_session_options options;
+  attn_session_options_init(&options);
+  options.threads = o.threads;
+  Handle<attn_session, attn_session_release> session;
+  check(attn_session_create(model.p, &options, &session.p), "preparing the session");
+
+  TextStream stream(stdout, o.stops);
+  if (text) {
+    std::fputs(terminal_safe(o.prompt).c_str(), stdout);
+    std::fflush(stdout);
   }
-  const auto t2 = std::chrono::steady_clock::now();
-  std::printf("%s\n", line.c_str());
-  if (!quiet) {
-    const double prefill = std::chrono::duration<double>(t1 - t0).count();
-    const double decode = std::chrono::duration<double>(t2 - t1).count();
-    std::fprintf(stderr, "prompt %zu tokens in %.2f ms (%.0f tokens/s); %ld tokens in %.2f ms (%.0f tokens/s)\n",
-                 prompt.size(), 1e3 * prefill, double(prompt.size()) / prefill, count, 1e3 * decode,
-                 count > 1 ? double(count - 1) / decode : 0.0);
+  std::vector<int32_t> history = prompt;
+  std::string ids_line;
+  long generated = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto t_first = t0;
+  check(attn_session_decode(session.p, prompt.data(), prompt.size()), "the prompt");
+  for (long i = 0; i < o.count; ++i) {
+    check(attn_session_get_output(session.p, 0, logits.data(), logits.size() * sizeof(float)), "reading the logits");
+    int32_t next = 0;
+    check(attn_sampler_sample(sampler.p, logits.data(), logits.size(), history.data(), history.size(), &next), "sampling");
+    if (i == 0) t_first = std::chrono::steady_clock::now();
+    if (next == eos) break;
+    ++generated;
+    history.push_back(next);
+    if (text) {
+      const char* bytes = nullptr;
+      size_t length = 0;
+      if (attn_token_bytes(model.p, next, &bytes, &length) != ATTN_OK) length = 0;  // an id the tokenizer lacks
+      if (stream.add(std::string_view(bytes, length))) break;
+    } else {
+      ids_line += (i ? "," : "") + std::to_string(next);
+    }
+    if (i + 1 < o.count) check(attn_session_decode(session.p, &next, 1), "decoding");
+  }
+  const auto t_end = std::chrono::steady_clock::now();
+  if (text) {
+    stream.finish();
+    std::printf("\n");
+  } else {
+    std::printf("%s\n", ids_line.c_str());
+  }
+  std::fflush(stdout);
+  if (!o.quiet) {
+    const double first = std::chrono::duration<double>(t_first - t0).count();
+    const double rest = std::chrono::duration<double>(t_end - t_first).count();
+    std::fprintf(stderr, "prompt %zu tokens; time to first token %.2f ms; %ld tokens", prompt.size(), 1e3 * first, generated);
+    if (generated > 1) std::fprintf(stderr, ", %.1f tokens/s after the first", double(generated - 1) / rest);
+    std::fprintf(stderr, "\n");
   }
   return 0;
 }
@@ -198,9 +161,42 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"Continues a prompt with a gpt model and prints the text as it is generated.\n"
+               "Greedy by default; --temperature, --top-k or --top-p sample instead."};
+  app.add_option("model", o.model_path, "the .attnmodel (a gpt model)")->required();
+  auto* prompt = app.add_option("-p,--prompt", o.prompt, "the prompt text (needs a model with a tokenizer)");
+  app.add_option("--prompt-ids", o.prompt_ids, "the prompt as comma-separated token ids; prints ids")->excludes(prompt);
+  app.add_option("-n", o.count, "tokens to generate at most (default 32)")->check(CLI::Range(0L, 1L << 20));
+  app.add_option("--temperature", o.temperature, "sampling temperature; 0 = greedy")->check(CLI::Range(0.0, 1e6));
+  app.add_option("--top-k", o.top_k, "sample among the K most likely tokens")->check(CLI::Range(1u, 1u << 24));
+  app.add_option("--top-p", o.top_p, "sample among the fewest most likely tokens whose probability reaches P")
+      ->check(CLI::Range(1e-9, 1.0));
+  app.add_option("--repeat-penalty", o.repeat_penalty, "divide the logits of tokens already seen (CTRL's penalty; 1 = none)")
+      ->check(CLI::Range(1.0, 1e6));
+  app.add_option("--seed", o.seed, "random seed (default 0): the same seed gives the same text");
+  app.add_option("--stop", o.stops, "stop when the text contains STRING (repeatable)")
+      ->allow_extra_args(false)  // one string per --stop: the model path after it stays the model
+      ->each([](const std::string& s) {
+        if (s.empty()) throw CLI::ValidationError("--stop", "the stop string is empty");
+      });
+  app.add_flag("--tokenize-only", o.tokenize_only, "print the prompt's ids, comma-separated, and exit");
+  app.add_option("-t,--threads", o.threads, "worker threads (default 1; 0 = one per core)")->check(CLI::Range(0u, 1024u));
+  app.add_flag("-q,--quiet", o.quiet, "no timing line on stderr");
   try {
-    return run(argc, argv);
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  if (o.prompt.empty() && o.prompt_ids.empty()) {
+    std::fprintf(stderr, "attn-generate: give --prompt TEXT or --prompt-ids LIST\n%s", app.help().c_str());
+    return 2;
+  }
+  try {
+    return run(o);
   } catch (const Failure& f) {
+    std::fflush(stdout);
     std::fprintf(stderr, "attn-generate: error: %s\n", f.message.c_str());
     return 1;
   }

@@ -203,6 +203,63 @@ ATTN_API attn_status attn_session_cache_info(const attn_session* session, size_t
 ATTN_API attn_status attn_session_profile(const attn_session* session, double* out_seconds, uint64_t* out_runs);
 ATTN_API attn_status attn_session_profile_reset(attn_session* session);
 
+/* --- Text: tokenizer and sampling ----------------------------------------
+ *
+ * A model converted with a tokenizer (attn-convert --tokenizer, or a Hugging
+ * Face folder holding tokenizer.json or vocab.json + merges.txt) turns text
+ * into token ids and back with GPT-2's byte-level BPE. Text is bytes: any byte
+ * string encodes, and invalid UTF-8 reaches BPE as the raw bytes it is, so
+ * decoding the ids gives the same bytes back. Special tokens such as
+ * <|endoftext|> are never produced from text. */
+
+/* *out_has is 1 when the model holds a tokenizer, else 0. */
+ATTN_API attn_status attn_model_has_tokenizer(const attn_model* model, int* out_has);
+/* The tokenizer's vocabulary size and its end-of-text id (-1 if none). */
+ATTN_API attn_status attn_tokenizer_info(const attn_model* model, size_t* out_vocab, int32_t* out_eos_id);
+/* Encodes text[0 .. length) into ids (capacity entries). *out_count is the
+ * number of ids, also when it exceeds capacity (ATTN_ERROR_BUFFER_TOO_SMALL,
+ * nothing written): call with capacity 0 to size the buffer. */
+ATTN_API attn_status attn_tokenize(const attn_model* model, const char* text, size_t length,
+                                   int32_t* out_ids, size_t capacity, size_t* out_count);
+/* The bytes of one token, owned by the model. They may be part of a UTF-8
+ * sequence that the next tokens complete. */
+ATTN_API attn_status attn_token_bytes(const attn_model* model, int32_t id, const char** out_bytes,
+                                      size_t* out_length);
+/* Decodes ids into buffer (capacity bytes, not terminated); *out_length as
+ * for attn_tokenize. */
+ATTN_API attn_status attn_detokenize(const attn_model* model, const int32_t* ids, size_t count,
+                                     char* buffer, size_t capacity, size_t* out_length);
+
+/* Picks next tokens from logits. temperature 0 is greedy (the arg-max, the
+ * lowest id on ties); otherwise the logits are divided by the temperature,
+ * cut to the top_k most likely (0 = all), then to the fewest most likely whose
+ * probability reaches top_p, and one is drawn. repetition_penalty (≥ 1; 1 =
+ * none) divides the positive logits and multiplies the negative ones of the
+ * tokens in the history first. The draws come from attn's own generator
+ * (xoshiro256** seeded by splitmix64), not the C or C++ library's, so the same
+ * seed and logits give the same tokens on every platform. */
+typedef struct attn_sampler_options {
+  size_t struct_size;
+  float temperature;         /* default 1 */
+  uint32_t top_k;            /* default 0: no cut */
+  float top_p;               /* default 1: no cut */
+  float repetition_penalty;  /* default 1: none */
+  uint64_t seed;             /* default 0 */
+} attn_sampler_options;
+
+typedef struct attn_sampler attn_sampler;
+
+ATTN_API void attn_sampler_options_init(attn_sampler_options* options);
+/* A sampler for logits of `vocab` entries; it allocates nothing after this. */
+ATTN_API attn_status attn_sampler_create(const attn_sampler_options* options, size_t vocab,
+                                         attn_sampler** out_sampler);
+ATTN_API void attn_sampler_release(attn_sampler* sampler);
+/* Picks a token from `count` (= vocab) logits; history holds the tokens so far
+ * (prompt and generated, history_count of them; NULL if 0) for the penalty. */
+ATTN_API attn_status attn_sampler_sample(attn_sampler* sampler, const float* logits, size_t count,
+                                         const int32_t* history, size_t history_count,
+                                         int32_t* out_id);
+
 #ifdef __cplusplus
 }
 #endif
