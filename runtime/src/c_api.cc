@@ -315,4 +315,30 @@ attn_status attn_session_get_output(const attn_session* session, size_t index, v
   });
 }
 
+/* --- Loading without a copy --------------------------------------------- */
+
+attn_status attn_model_load_memory_flags(const void* data, size_t size, uint32_t flags, attn_model** out_model) {
+  return guarded([&] {
+    require(out_model, "out_model");
+    *out_model = nullptr;
+    require(data, "data");
+    if (flags & ~uint32_t(ATTN_LOAD_NO_COPY))
+      attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "flags has unknown bits " + std::to_string(flags & ~uint32_t(ATTN_LOAD_NO_COPY)));
+    finish_load(flags & ATTN_LOAD_NO_COPY ? attn::ModelBytes::borrow(data, size) : attn::ModelBytes::copy(data, size),
+                out_model);
+  });
+}
+
+attn_status attn_model_load_fd(int fd, uint64_t offset, uint64_t length, attn_model** out_model) {
+  return guarded([&] {
+    require(out_model, "out_model");
+    *out_model = nullptr;
+    try {
+      finish_load(attn::ModelBytes::map_fd(fd, offset, length), out_model);
+    } catch (const attn::Error& e) {
+      throw attn::Error(e.status(), "fd " + std::to_string(fd) + " at offset " + std::to_string(offset) + ": " + e.what());
+    }
+  });
+}
+
 }  // extern "C"

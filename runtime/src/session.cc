@@ -76,10 +76,8 @@ void Session::release() {
     s.fc.op = s.fc_out.op = nullptr;
   }
   steps_.clear();
-  for (float* p : packed_weights_) std::free(p);
-  packed_weights_.clear();
-  std::free(arena_);
-  arena_ = nullptr;
+  std::free(arena_block_);
+  arena_block_ = arena_ = nullptr;
   std::free(cache_);
   cache_ = nullptr;
   if (pool_) pthreadpool_destroy(pool_);
@@ -198,9 +196,12 @@ void Session::plan() {
   MemoryPlan p = plan_memory(requests);
   // XNNPACK may read up to XNN_EXTRA_BYTES past the end of a dense layer's input.
   arena_bytes_ = std::max<size_t>(p.arena_bytes, 64) + (XNN_EXTRA_BYTES + 63) / 64 * 64;
-  arena_ = std::aligned_alloc(64, arena_bytes_);
-  if (!arena_) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate the activation arena of " + std::to_string(arena_bytes_) + " bytes");
-  std::memset(arena_, 0, arena_bytes_);
+  // Zeroed by calloc, which gives a large arena as fresh pages of the kernel's:
+  // they become resident when a run first writes them, not at creation, so a
+  // session costs the memory of the lengths it runs.
+  arena_block_ = std::calloc(arena_bytes_ + 64, 1);
+  if (!arena_block_) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate the activation arena of " + std::to_string(arena_bytes_) + " bytes");
+  arena_ = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(arena_block_) + 63) / 64 * 64);
   auto at = [&](size_t request) { return reinterpret_cast<float*>(static_cast<char*>(arena_) + p.offsets[request]); };
 
   value_ptr_.resize(m.values.size());
@@ -278,19 +279,16 @@ bool use_own_gemm(const Kernels& k, size_t in_features, size_t out_features, siz
 
 }  // namespace
 
-// Weights are packed here, once: by XNNPACK, or for the own GEMM.
-void Session::create_dense(DenseLayer& layer, const ConstTensor& w, const ConstTensor* b, Activation activation) {
+// Weights are packed here: by XNNPACK for this session, or for the own GEMM
+// once per model, shared by its sessions.
+void Session::create_dense(DenseLayer& layer, int weight, const ConstTensor* b, Activation activation) {
+  const ConstTensor& w = model_->tensors[size_t(weight)];
   layer.out_features = size_t(w.shape[0]);
   layer.in_features = size_t(w.shape[1]);
   layer.activation = activation;
   layer.bias = b ? b->data : nullptr;
   if (use_own_gemm(kernels_, layer.in_features, layer.out_features, threads_)) {
-    const size_t floats = kernels_.gemm_packed_floats(layer.out_features, layer.in_features);
-    float* packed = static_cast<float*>(std::aligned_alloc(64, (floats * 4 + 63) / 64 * 64));
-    if (!packed) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate packed weights for tensor '" + w.name + "'");
-    packed_weights_.push_back(packed);
-    kernels_.gemm_pack(w.data, layer.out_features, layer.in_features, packed);
-    layer.packed = packed;
+    layer.packed = model_->packed_weights.get(kernels_, weight, w, model_->bytes->mapped());
     return;
   }
   const float lo = activation == Activation::Relu ? 0.0f : -std::numeric_limits<float>::infinity();
@@ -307,15 +305,15 @@ void Session::create_operators() {
     const OpInfo& op = *s.op;
     switch (op.kind) {
       case OpKind::Dense:
-        create_dense(s.fc, m.tensors[op.weight], tensor(op.bias), op.activation);
+        create_dense(s.fc, op.weight, tensor(op.bias), op.activation);
         break;
       case OpKind::PatchEmbed:
-        create_dense(s.fc, m.tensors[op.weight], tensor(op.bias), Activation::None);
+        create_dense(s.fc, op.weight, tensor(op.bias), Activation::None);
         break;
       case OpKind::Attention:
         if (op.causal && op.align_weight >= 0) check_lower_triangular(m.tensors[op.align_weight]);
-        create_dense(s.fc, m.tensors[op.weight], tensor(op.bias), Activation::None);
-        create_dense(s.fc_out, m.tensors[op.out_weight], tensor(op.out_bias), Activation::None);
+        create_dense(s.fc, op.weight, tensor(op.bias), Activation::None);
+        create_dense(s.fc_out, op.out_weight, tensor(op.out_bias), Activation::None);
         break;
       default:
         break;

@@ -1,4 +1,4 @@
-// A prepared model: activation arena, packed dense weights, a thread pool.
+// A prepared model: activation arena, dense layers, a thread pool.
 // Created once; run many times without allocating.
 #pragma once
 
@@ -51,7 +51,7 @@ class Session {
     size_t set_rows = 0;              // what `op` is set up for
     const float* set_in = nullptr;
     pthreadpool* pool = nullptr;
-    const float* packed = nullptr;    // own GEMM: weights packed at prepare
+    const float* packed = nullptr;    // own GEMM: the model's shared packing
     const float* bias = nullptr;
   };
 
@@ -82,7 +82,7 @@ class Session {
   void plan();
   void plan_cache();
   void create_operators();
-  void create_dense(DenseLayer& layer, const ConstTensor& weight, const ConstTensor* bias, Activation activation);
+  void create_dense(DenseLayer& layer, int weight, const ConstTensor* bias, Activation activation);
   void run_dense(DenseLayer& layer, size_t rows, const float* in, float* out, const float* residual = nullptr);
   // Whether work of this size goes to the workers.
   bool parallel(double flops) const;
@@ -117,11 +117,11 @@ class Session {
   size_t threads_ = 1;
   std::unique_ptr<WorkerPool> workers_;  // null with one thread
   pthreadpool* pool_ = nullptr;          // XNNPACK's, with several threads and no own GEMM
+  void* arena_block_ = nullptr;  // what calloc gave; arena_ is it aligned to 64 bytes
   void* arena_ = nullptr;
   size_t arena_bytes_ = 0;
   std::vector<void*> value_ptr_;
   std::vector<Step> steps_;
-  std::vector<float*> packed_weights_;  // own-GEMM packings, freed with the session
   float* cache_ = nullptr;
   size_t cache_floats_ = 0;
   std::vector<int32_t> decode_ids_;  // decode's ids, max_tokens of them

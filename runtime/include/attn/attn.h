@@ -13,7 +13,10 @@
  *
  * Ownership:
  *   - attn_model_load_file maps the file read-only; attn_model_load_memory
- *     copies the caller's bytes, which may be freed once it returns.
+ *     copies the caller's bytes, which may be freed once it returns
+ *     (attn_model_load_memory_flags can use them in place instead).
+ *   - The dense weights are packed once per model, by its first session, and
+ *     shared by every session on it.
  *   - A session holds a reference to its model: attn_model_release and
  *     attn_session_release may be called in any order.
  *   - Strings and shapes returned in attn_tensor_info are owned by the model
@@ -39,10 +42,21 @@
 extern "C" {
 #endif
 
+/* The library's own build defines ATTN_BUILDING_LIBRARY: it exports the
+ * attn_* functions and nothing else. A program using the Windows DLL defines
+ * ATTN_SHARED to import them; elsewhere a consumer needs no definition. */
 #if defined(_WIN32)
+#if defined(ATTN_BUILDING_LIBRARY)
 #define ATTN_API __declspec(dllexport)
+#elif defined(ATTN_SHARED)
+#define ATTN_API __declspec(dllimport)
 #else
+#define ATTN_API
+#endif
+#elif defined(ATTN_BUILDING_LIBRARY)
 #define ATTN_API __attribute__((visibility("default")))
+#else
+#define ATTN_API
 #endif
 
 #define ATTN_VERSION_MAJOR 0
@@ -202,6 +216,28 @@ ATTN_API attn_status attn_session_cache_info(const attn_session* session, size_t
  * options.profile. */
 ATTN_API attn_status attn_session_profile(const attn_session* session, double* out_seconds, uint64_t* out_runs);
 ATTN_API attn_status attn_session_profile_reset(attn_session* session);
+
+/* --- Loading without a copy ---------------------------------------------- */
+
+/* attn_model_load_memory_flags: ATTN_LOAD_NO_COPY uses the caller's bytes in
+ * place instead of copying them. They must start at a 64-byte aligned
+ * address, and stay alive and unchanged until the model and every session on
+ * it are released. */
+#define ATTN_LOAD_NO_COPY 1u
+ATTN_API attn_status attn_model_load_memory_flags(const void* data, size_t size, uint32_t flags,
+                                                  attn_model** out_model);
+/* Maps `length` bytes at `offset` of an open regular file: a model stored
+ * inside another file, such as an uncompressed asset of an Android APK
+ * (AAsset_openFileDescriptor gives the fd, offset and length). offset must be
+ * a multiple of 64; the caller may close fd once this returns. */
+ATTN_API attn_status attn_model_load_fd(int fd, uint64_t offset, uint64_t length, attn_model** out_model);
+
+/* --- Library information ------------------------------------------------ */
+
+/* The kernel paths this build has and this CPU can run, comma-separated, the
+ * best last (e.g. "scalar,avx2,avx512"); attn_kernel_path() is the one in
+ * use. */
+ATTN_API const char* attn_kernel_paths(void);
 
 #ifdef __cplusplus
 }

@@ -43,8 +43,10 @@ std::vector<const Kernels*> detect() {
   if (aarch64_has_neon()) paths.push_back(&neon_kernels());
 #endif
   if (!cpuinfo_initialize()) return paths;  // features unknown: stay portable
-#if defined(__x86_64__)
+#if defined(__x86_64__) && defined(ATTN_HAVE_AVX2)  // CMake's ATTN_KERNEL_AVX2
   if (cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3()) paths.push_back(&avx2_kernels());
+#endif
+#if defined(__x86_64__) && defined(ATTN_HAVE_AVX512)  // CMake's ATTN_KERNEL_AVX512
   if (cpuinfo_has_x86_avx512f()) paths.push_back(&avx512_kernels());
 #endif
   return paths;
