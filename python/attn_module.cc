@@ -9,7 +9,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -113,10 +115,17 @@ class Model {
 
 class Session {
  public:
-  Session(std::shared_ptr<Model> model, uint32_t threads) : model_(std::move(model)), threads_(threads) {
+  Session(std::shared_ptr<Model> model, uint32_t threads, const std::optional<std::string>& kernel_path,
+          const std::string& dense)
+      : model_(std::move(model)), threads_(threads) {
     attn_session_options options;
     attn_session_options_init(&options);
     options.threads = threads;
+    if (kernel_path) options.kernel_path = kernel_path->c_str();
+    if (dense == "auto") options.dense = ATTN_DENSE_AUTO;
+    else if (dense == "gemm") options.dense = ATTN_DENSE_GEMM;
+    else if (dense == "xnnpack") options.dense = ATTN_DENSE_XNNPACK;
+    else throw py::value_error("dense is 'auto', 'gemm' or 'xnnpack', not '" + dense + "'");
     py::gil_scoped_release release;
     check(attn_session_create(model_->get(), &options, &session_), "preparing the session");
   }
@@ -269,7 +278,17 @@ PYBIND11_MODULE(attn, m) {
   m.attr("__version__") = attn_version();
   m.attr("commit") = ATTN_COMMIT;
   m.def("version", &attn_version, "The library version, MAJOR.MINOR.PATCH.");
-  m.def("kernel_path", &attn_kernel_path, "The kernel path in use, e.g. 'avx2'.");
+  m.def("kernel_path", &attn_kernel_path, "The kernel path sessions use by default, e.g. 'avx2'.");
+  m.def("kernel_paths", [] {
+    std::vector<std::string> list;
+    std::string all = attn_kernel_paths();
+    for (size_t start = 0; start <= all.size();) {
+      const size_t comma = std::min(all.find(',', start), all.size());
+      list.push_back(all.substr(start, comma - start));
+      start = comma + 1;
+    }
+    return list;
+  }, "The kernel paths this build and CPU have, the best last.");
 
   py::class_<Model, std::shared_ptr<Model>>(m, "Model", "A loaded .attnmodel: a path, or the file's bytes.")
       .def(py::init<const py::object&>(), py::arg("source"))
@@ -282,7 +301,10 @@ PYBIND11_MODULE(attn, m) {
       .def_property_readonly("sample_count", &Model::sample_count);
 
   py::class_<Session>(m, "Session", "A prepared session on a model; one thread at a time may use it.")
-      .def(py::init<std::shared_ptr<Model>, uint32_t>(), py::arg("model"), py::arg("threads") = 1)
+      .def(py::init<std::shared_ptr<Model>, uint32_t, const std::optional<std::string>&, const std::string&>(),
+           py::arg("model"), py::arg("threads") = 1, py::arg("kernel_path") = py::none(), py::arg("dense") = "auto",
+           "threads: 0 = one per core; kernel_path: one of kernel_paths() (default the best); dense: 'auto', "
+           "'gemm' or 'xnnpack'")
       .def("run", &Session::run, py::arg("x"),
            "Runs one item, or a batch along axis 0; returns float32 outputs (with the batch axis if given).")
       .def("decode", &Session::decode, py::arg("tokens"),

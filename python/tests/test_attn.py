@@ -195,6 +195,23 @@ class Threads(unittest.TestCase):
                 self.assertEqual(contract_errors(results[key][i], ref[i]), [], f"session {key} item {i}")
 
 
+class Options(unittest.TestCase):
+    def test_every_kernel_path_and_dense_backend_meets_the_contract(self):
+        name = "vit-super-mean"
+        x, ref = load(name, "inputs"), load(name, "expected")
+        model = attn.Model(Converted.path(name))
+        self.assertEqual(attn.kernel_paths()[0], "scalar")
+        for path in attn.kernel_paths():
+            for dense in ("auto", "gemm", "xnnpack"):
+                got = attn.Session(model, kernel_path=path, dense=dense).run(x)
+                for i in range(x.shape[0]):
+                    self.assertEqual(contract_errors(got[i], ref[i]), [], f"{path} {dense} item {i}")
+        with self.assertRaisesRegex(attn.Error, "avx1024"):
+            attn.Session(model, kernel_path="avx1024")
+        with self.assertRaisesRegex(ValueError, "dense"):
+            attn.Session(model, dense="fast")
+
+
 class Module(unittest.TestCase):
     def test_version_and_kernel_path(self):
         self.assertRegex(attn.__version__, r"^\d+\.\d+\.\d+$")

@@ -246,9 +246,27 @@ attn_status attn_session_create(attn_model* model, const attn_session_options* o
       opts.threads = options->threads;
       if (options->struct_size >= offsetof(attn_session_options, profile) + sizeof(uint32_t))
         opts.profile = options->profile;
+      // Each later field is read when the caller's struct holds it.
+      auto holds = [&](size_t offset, size_t size) { return options->struct_size >= offset + size; };
+      if (holds(offsetof(attn_session_options, kernel_path), sizeof(const char*))) opts.kernel_path = options->kernel_path;
+      if (holds(offsetof(attn_session_options, dense), sizeof(attn_dense_backend))) opts.dense = options->dense;
+      if (holds(offsetof(attn_session_options, cancel_data), sizeof(void*))) {
+        opts.cancel = options->cancel;
+        opts.cancel_data = options->cancel_data;
+      }
     }
+    attn::SessionConfig config;
+    config.threads = opts.threads;
+    config.profile = opts.profile != 0;
+    config.kernels = &attn::kernels_by_name(opts.kernel_path);
+    if (opts.dense != ATTN_DENSE_AUTO && opts.dense != ATTN_DENSE_GEMM && opts.dense != ATTN_DENSE_XNNPACK)
+      attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "options->dense " + std::to_string(int(opts.dense)) +
+                                                  " is not an attn_dense_backend");
+    config.dense = opts.dense;
+    config.cancel = opts.cancel;
+    config.cancel_data = opts.cancel_data;
     auto handle = std::make_unique<attn_session>();
-    handle->session = std::make_unique<attn::Session>(model->model, opts.threads, opts.profile != 0);
+    handle->session = std::make_unique<attn::Session>(model->model, config);
     *out_session = handle.release();
   });
 }

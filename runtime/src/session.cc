@@ -42,8 +42,14 @@ constexpr int kProjections[] = {3, 2, 1, 1};  // Q/K/V projections stacked, by v
 
 }  // namespace
 
-Session::Session(std::shared_ptr<const Model> model, uint32_t threads, bool profile)
-    : model_(std::move(model)), kernels_(kernels()), profiling_(profile) {
+Session::Session(std::shared_ptr<const Model> model, const SessionConfig& config)
+    : model_(std::move(model)),
+      kernels_(config.kernels ? *config.kernels : kernels()),
+      profiling_(config.profile),
+      dense_(config.dense),
+      cancel_(config.cancel),
+      cancel_data_(config.cancel_data) {
+  const uint32_t threads = config.threads;
   initialize_xnnpack();
   if (threads > 1024) fail(ATTN_ERROR_INVALID_ARGUMENT, "threads " + std::to_string(threads) + " is more than 1024");
   threads_ = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
@@ -52,7 +58,7 @@ Session::Session(std::shared_ptr<const Model> model, uint32_t threads, bool prof
     // without an own GEMM use when there are several threads.
     if (threads_ > 1) {
       workers_ = std::make_unique<WorkerPool>(threads_);
-      if (!kernels_.gemm) {
+      if (!kernels_.gemm || dense_ == ATTN_DENSE_XNNPACK) {
         pool_ = pthreadpool_create(threads_);
         if (!pool_) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot create a thread pool of " + std::to_string(threads_) + " threads");
       }
@@ -265,15 +271,17 @@ void check_lower_triangular(const ConstTensor& w) {
 // Layers use the kernel path's own GEMM where it has one and the layer is at
 // least the size from which it measured faster than XNNPACK (the path's
 // gemm_min_*). With several threads every layer does, so that all work goes
-// through the same worker pool. ATTN_DENSE=xnnpack or ATTN_DENSE=gemm forces one
-// for every layer.
-bool use_own_gemm(const Kernels& k, size_t in_features, size_t out_features, size_t threads) {
+// through the same worker pool. options.dense, or when it is AUTO the
+// ATTN_DENSE environment variable (xnnpack or gemm), forces one for every layer.
+bool use_own_gemm(const Kernels& k, size_t in_features, size_t out_features, size_t threads,
+                  attn_dense_backend dense) {
   static const std::string forced = [] {
     const char* v = std::getenv("ATTN_DENSE");
     return std::string(v ? v : "");
   }();
-  if (!k.gemm || forced == "xnnpack") return false;
-  return forced == "gemm" || threads > 1 ||
+  if (dense == ATTN_DENSE_AUTO) dense = forced == "xnnpack" ? ATTN_DENSE_XNNPACK : forced == "gemm" ? ATTN_DENSE_GEMM : dense;
+  if (!k.gemm || dense == ATTN_DENSE_XNNPACK) return false;
+  return dense == ATTN_DENSE_GEMM || threads > 1 ||
          (in_features >= k.gemm_min_in_features && in_features * out_features >= k.gemm_min_weights);
 }
 
@@ -287,7 +295,7 @@ void Session::create_dense(DenseLayer& layer, int weight, const ConstTensor* b, 
   layer.in_features = size_t(w.shape[1]);
   layer.activation = activation;
   layer.bias = b ? b->data : nullptr;
-  if (use_own_gemm(kernels_, layer.in_features, layer.out_features, threads_)) {
+  if (use_own_gemm(kernels_, layer.in_features, layer.out_features, threads_, dense_)) {
     layer.packed = model_->packed_weights.get(kernels_, weight, w, model_->bytes->mapped());
     return;
   }
@@ -413,13 +421,23 @@ void Session::decode(const int32_t* ids, size_t count) {
   decoding_ = true;
   // A failure past this point leaves the cache half-written: start over.
   position_ = 0;
-  run_steps();
+  try {
+    run_steps();
+  } catch (const Error& e) {
+    // A cancel stops between operators, having written only positions from
+    // run_offset_ on: the tokens before this call stay.
+    if (e.status() == ATTN_ERROR_CANCELLED) position_ = run_offset_;
+    throw;
+  }
   position_ = run_offset_ + count;
 }
 
 void Session::run_steps() {
   has_run_ = false;
-  for (Step& s : steps_) run_step(s);
+  for (Step& s : steps_) {
+    if (cancel_ && cancel_(cancel_data_)) fail(ATTN_ERROR_CANCELLED, "the run was cancelled by options.cancel");
+    run_step(s);
+  }
   has_run_ = true;
   out_rows_ = decoding_ ? 1 : n_;
   ++profile_runs_;

@@ -17,9 +17,19 @@ struct pthreadpool;
 
 namespace attn {
 
+// How a session runs: the C API's attn_session_options, checked.
+struct SessionConfig {
+  uint32_t threads = 1;  // 0 = one per core
+  bool profile = false;
+  const Kernels* kernels = nullptr;  // null: the process's choice (kernels())
+  attn_dense_backend dense = ATTN_DENSE_AUTO;
+  attn_cancel_fn cancel = nullptr;
+  void* cancel_data = nullptr;
+};
+
 class Session {
  public:
-  Session(std::shared_ptr<const Model> model, uint32_t threads, bool profile = false);
+  Session(std::shared_ptr<const Model> model, const SessionConfig& config);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -134,6 +144,9 @@ class Session {
   size_t n_ = 0;                  // sequence length of the current run
   bool has_run_ = false;
   bool profiling_ = false;
+  attn_dense_backend dense_ = ATTN_DENSE_AUTO;
+  attn_cancel_fn cancel_ = nullptr;
+  void* cancel_data_ = nullptr;
   double profile_seconds_[ATTN_OP_CLASS_COUNT] = {};
   uint64_t profile_runs_ = 0;
 };

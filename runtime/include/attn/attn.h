@@ -75,6 +75,8 @@ typedef enum attn_status {
   ATTN_ERROR_IO = 200,               /* cannot open, stat or map the file */
   ATTN_ERROR_INVALID_MODEL = 201,    /* not a valid .attnmodel: structure or meaning */
   ATTN_ERROR_UNSUPPORTED_VERSION = 202, /* a format version this build does not read */
+  /* 4xx: stopped on the caller's request. */
+  ATTN_ERROR_CANCELLED = 400,        /* options.cancel asked a run to stop */
   /* 3xx: the platform could not do it. */
   ATTN_ERROR_OUT_OF_MEMORY = 300,
   ATTN_ERROR_UNSUPPORTED_HARDWARE = 301,
@@ -103,6 +105,18 @@ typedef struct attn_tensor_info {
 typedef struct attn_model attn_model;
 typedef struct attn_session attn_session;
 
+/* Called between operators during a run; non-zero stops the run with
+ * ATTN_ERROR_CANCELLED (the outputs are then unset, and a gpt model's cache
+ * keeps only the tokens before that run). */
+typedef int (*attn_cancel_fn)(void* user_data);
+
+/* Which implementation runs the dense layers. */
+typedef enum attn_dense_backend {
+  ATTN_DENSE_AUTO = 0,    /* the kernel path's own GEMM where it measured faster, else XNNPACK */
+  ATTN_DENSE_GEMM = 1,    /* the kernel path's own GEMM for every layer (XNNPACK where it has none) */
+  ATTN_DENSE_XNNPACK = 2  /* XNNPACK for every layer */
+} attn_dense_backend;
+
 /* Options carry their own size so that fields can be added later: set
  * struct_size = sizeof(attn_session_options) after attn_session_options_init. */
 typedef struct attn_session_options {
@@ -113,6 +127,15 @@ typedef struct attn_session_options {
   /* Non-zero: time each operator class during runs (attn_session_profile).
    * Costs two clock reads per operator. */
   uint32_t profile;
+  /* The fields below are read only when struct_size covers them. */
+  /* The kernel path, by name ("scalar", "avx2", "avx512", "neon"; see
+   * attn_kernel_paths()); NULL for the best this CPU has. A path this build
+   * or CPU lacks is ATTN_ERROR_UNSUPPORTED_HARDWARE. */
+  const char* kernel_path;
+  attn_dense_backend dense;
+  /* Checked between operators; NULL for none. */
+  attn_cancel_fn cancel;
+  void* cancel_data;
 } attn_session_options;
 
 /* Operator classes for profiling. */

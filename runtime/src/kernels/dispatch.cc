@@ -4,8 +4,10 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
+#include "../error.h"
 #include "kernels.h"
 
 #if defined(__aarch64__)
@@ -71,6 +73,17 @@ const Kernels& select() {
 const Kernels& kernels() {
   static const Kernels& chosen = select();
   return chosen;
+}
+
+const Kernels& kernels_by_name(const char* name) {
+  if (!name) return kernels();
+  std::string names;
+  for (const Kernels* k : paths()) {
+    if (std::strcmp(k->path, name) == 0) return *k;
+    names += (names.empty() ? "" : ", ") + std::string(k->path);
+  }
+  fail(ATTN_ERROR_UNSUPPORTED_HARDWARE,
+       "kernel path '" + std::string(name) + "' is not available in this build on this CPU (there are: " + names + ")");
 }
 
 const Kernels* const* available_kernel_paths(size_t* count) {
