@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support.h"
@@ -155,4 +156,49 @@ TEST_CASE("a cancelled run stops between operators and the session stays usable"
   cancel.stop_after = -1;
   check_item(session, "hf-gpt2-tiny", "after a cancelled run");
   attn_session_release(session);
+}
+
+TEST_CASE("sessions share an app's thread pool, spinning or blocking, and run at once on it") {
+  Model m("hf-gpt2-tiny");
+  for (attn_wait_mode wait : {ATTN_WAIT_SPIN, ATTN_WAIT_BLOCK}) {
+    attn_thread_pool* pool = nullptr;
+    REQUIRE(attn_thread_pool_create(2, wait, &pool) == ATTN_OK);
+    attn_session_options options;
+    attn_session_options_init(&options);
+    options.pool = pool;
+    attn_session* sessions[2] = {nullptr, nullptr};
+    for (attn_session*& s : sessions) REQUIRE(create(m.model, options, &s) == ATTN_OK);
+    attn_thread_pool_release(pool);  // the sessions keep it
+    // Both sessions at once, from two threads, on the pool's threads.
+    std::thread other([&] {
+      for (int r = 0; r < 20; ++r) {
+        const auto input = attn::npy::read(attn::test::fixture_dir("hf-gpt2-tiny") + "/inputs.npy");
+        std::vector<int64_t> shape(input.shape.begin() + 1, input.shape.end());
+        const size_t per_in = input.count() / size_t(input.shape[0]);
+        if (attn_session_set_input(sessions[1], 0, input.data.data(), per_in * 4, shape.data(), shape.size()) !=
+                ATTN_OK ||
+            attn_session_run(sessions[1]) != ATTN_OK)
+          return;
+      }
+    });
+    for (int r = 0; r < 5; ++r) check_item(sessions[0], "hf-gpt2-tiny", "shared pool");
+    other.join();
+    check_item(sessions[1], "hf-gpt2-tiny", "the other session on the shared pool");
+    for (attn_session* s : sessions) attn_session_release(s);
+  }
+  // A session's own pool that blocks.
+  attn_session_options options;
+  attn_session_options_init(&options);
+  options.threads = 2;
+  options.wait = ATTN_WAIT_BLOCK;
+  attn_session* session = nullptr;
+  REQUIRE(create(m.model, options, &session) == ATTN_OK);
+  check_item(session, "hf-gpt2-tiny", "own blocking pool");
+  attn_session_release(session);
+  options.wait = attn_wait_mode(3);
+  CHECK(create(m.model, options, &session) == ATTN_ERROR_INVALID_ARGUMENT);
+  attn_thread_pool* pool = nullptr;
+  CHECK(attn_thread_pool_create(2000, ATTN_WAIT_SPIN, &pool) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_thread_pool_create(2, attn_wait_mode(9), &pool) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(pool == nullptr);
 }

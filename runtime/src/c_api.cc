@@ -1,10 +1,12 @@
 // The C boundary: handles, statuses and the per-thread error message. No
 // exception crosses it.
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <new>
 #include <string>
+#include <thread>
 
 #include "attn/attn.h"
 #include "error.h"
@@ -14,6 +16,10 @@
 
 struct attn_model {
   std::shared_ptr<const attn::Model> model;
+};
+
+struct attn_thread_pool {
+  std::shared_ptr<attn::WorkerPool> pool;
 };
 
 struct attn_session {
@@ -254,6 +260,8 @@ attn_status attn_session_create(attn_model* model, const attn_session_options* o
         opts.cancel = options->cancel;
         opts.cancel_data = options->cancel_data;
       }
+      if (holds(offsetof(attn_session_options, pool), sizeof(attn_thread_pool*))) opts.pool = options->pool;
+      if (holds(offsetof(attn_session_options, wait), sizeof(attn_wait_mode))) opts.wait = options->wait;
     }
     attn::SessionConfig config;
     config.threads = opts.threads;
@@ -265,6 +273,10 @@ attn_status attn_session_create(attn_model* model, const attn_session_options* o
     config.dense = opts.dense;
     config.cancel = opts.cancel;
     config.cancel_data = opts.cancel_data;
+    if (opts.pool) config.pool = opts.pool->pool;
+    if (opts.wait != ATTN_WAIT_SPIN && opts.wait != ATTN_WAIT_BLOCK)
+      attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "options->wait " + std::to_string(int(opts.wait)) + " is not an attn_wait_mode");
+    config.spin = opts.wait == ATTN_WAIT_SPIN;
     auto handle = std::make_unique<attn_session>();
     handle->session = std::make_unique<attn::Session>(model->model, config);
     *out_session = handle.release();
@@ -332,6 +344,24 @@ attn_status attn_session_get_output(const attn_session* session, size_t index, v
     session->session->get_output(index, buffer, capacity);
   });
 }
+
+/* --- Thread pools -------------------------------------------------------- */
+
+attn_status attn_thread_pool_create(uint32_t threads, attn_wait_mode wait, attn_thread_pool** out_pool) {
+  return guarded([&] {
+    require(out_pool, "out_pool");
+    *out_pool = nullptr;
+    if (threads > 1024) attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "threads " + std::to_string(threads) + " is more than 1024");
+    if (wait != ATTN_WAIT_SPIN && wait != ATTN_WAIT_BLOCK)
+      attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "wait " + std::to_string(int(wait)) + " is not an attn_wait_mode");
+    const size_t n = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
+    auto handle = std::make_unique<attn_thread_pool>();
+    handle->pool = std::make_shared<attn::WorkerPool>(n, wait == ATTN_WAIT_SPIN);
+    *out_pool = handle.release();
+  });
+}
+
+void attn_thread_pool_release(attn_thread_pool* pool) { delete pool; }
 
 /* --- Loading without a copy --------------------------------------------- */
 

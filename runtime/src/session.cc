@@ -49,7 +49,7 @@ Session::Session(std::shared_ptr<const Model> model, const SessionConfig& config
       dense_(config.dense),
       cancel_(config.cancel),
       cancel_data_(config.cancel_data) {
-  const uint32_t threads = config.threads;
+  const uint32_t threads = config.pool ? uint32_t(config.pool->threads()) : config.threads;
   initialize_xnnpack();
   if (threads > 1024) fail(ATTN_ERROR_INVALID_ARGUMENT, "threads " + std::to_string(threads) + " is more than 1024");
   threads_ = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
@@ -57,7 +57,7 @@ Session::Session(std::shared_ptr<const Model> model, const SessionConfig& config
     // attn's own kernels run on workers_; XNNPACK on pool_, which only layers
     // without an own GEMM use when there are several threads.
     if (threads_ > 1) {
-      workers_ = std::make_unique<WorkerPool>(threads_);
+      workers_ = config.pool ? config.pool : std::make_shared<WorkerPool>(threads_, config.spin);
       if (!kernels_.gemm || dense_ == ATTN_DENSE_XNNPACK) {
         pool_ = pthreadpool_create(threads_);
         if (!pool_) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot create a thread pool of " + std::to_string(threads_) + " threads");

@@ -25,6 +25,8 @@ struct SessionConfig {
   attn_dense_backend dense = ATTN_DENSE_AUTO;
   attn_cancel_fn cancel = nullptr;
   void* cancel_data = nullptr;
+  std::shared_ptr<WorkerPool> pool;  // the app's pool, shared; null: the session's own
+  bool spin = true;                  // the session's own pool's workers spin before sleeping
 };
 
 class Session {
@@ -125,7 +127,7 @@ class Session {
   std::shared_ptr<const Model> model_;
   const Kernels& kernels_;
   size_t threads_ = 1;
-  std::unique_ptr<WorkerPool> workers_;  // null with one thread
+  std::shared_ptr<WorkerPool> workers_;  // null with one thread; may be shared
   pthreadpool* pool_ = nullptr;          // XNNPACK's, with several threads and no own GEMM
   void* arena_block_ = nullptr;  // what calloc gave; arena_ is it aligned to 64 bytes
   void* arena_ = nullptr;

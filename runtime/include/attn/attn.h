@@ -104,6 +104,14 @@ typedef struct attn_tensor_info {
 
 typedef struct attn_model attn_model;
 typedef struct attn_session attn_session;
+/* Worker threads that sessions can share (attn_thread_pool_create). */
+typedef struct attn_thread_pool attn_thread_pool;
+
+/* What idle worker threads do. */
+typedef enum attn_wait_mode {
+  ATTN_WAIT_SPIN = 0,  /* spin a while for the next operator's work, then sleep: fastest runs */
+  ATTN_WAIT_BLOCK = 1  /* sleep at once: leaves the cores to the app between operators */
+} attn_wait_mode;
 
 /* Called between operators during a run; non-zero stops the run with
  * ATTN_ERROR_CANCELLED (the outputs are then unset, and a gpt model's cache
@@ -136,6 +144,13 @@ typedef struct attn_session_options {
   /* Checked between operators; NULL for none. */
   attn_cancel_fn cancel;
   void* cancel_data;
+  /* A pool shared with other sessions: the session runs on its threads
+   * (threads is then ignored); NULL for a pool of the session's own when
+   * threads > 1. Sessions running at once on one pool take turns at each
+   * operator's parallel part. */
+  attn_thread_pool* pool;
+  /* The session's own pool's idle workers. */
+  attn_wait_mode wait;
 } attn_session_options;
 
 /* Operator classes for profiling. */
@@ -254,6 +269,14 @@ ATTN_API attn_status attn_model_load_memory_flags(const void* data, size_t size,
  * (AAsset_openFileDescriptor gives the fd, offset and length). offset must be
  * a multiple of 64; the caller may close fd once this returns. */
 ATTN_API attn_status attn_model_load_fd(int fd, uint64_t offset, uint64_t length, attn_model** out_model);
+
+/* --- Thread pools -------------------------------------------------------- */
+
+/* A pool of `threads` threads counting the caller's (threads - 1 workers;
+ * 0 = one per core), for sessions to share through options.pool. Release it
+ * after the sessions that use it, or before: they keep it alive. */
+ATTN_API attn_status attn_thread_pool_create(uint32_t threads, attn_wait_mode wait, attn_thread_pool** out_pool);
+ATTN_API void attn_thread_pool_release(attn_thread_pool* pool);
 
 /* --- Library information ------------------------------------------------ */
 
