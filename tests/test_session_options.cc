@@ -95,7 +95,7 @@ TEST_CASE("a kernel path or dense backend that is not there is refused by name")
   CHECK(std::string(attn_last_error_message()).find("'avx1024'") != std::string::npos);
   CHECK(std::string(attn_last_error_message()).find("scalar") != std::string::npos);
   options.kernel_path = nullptr;
-  options.dense = attn_dense_backend(7);
+  options.dense = 7;
   CHECK(create(m.model, options, &session) == ATTN_ERROR_INVALID_ARGUMENT);
   CHECK(session == nullptr);
   // A caller built against the first options struct sets neither: what lies
@@ -195,10 +195,10 @@ TEST_CASE("sessions share an app's thread pool, spinning or blocking, and run at
   REQUIRE(create(m.model, options, &session) == ATTN_OK);
   check_item(session, "hf-gpt2-tiny", "own blocking pool");
   attn_session_release(session);
-  options.wait = attn_wait_mode(3);
+  options.wait = 3;
   CHECK(create(m.model, options, &session) == ATTN_ERROR_INVALID_ARGUMENT);
   attn_thread_pool* pool = nullptr;
   CHECK(attn_thread_pool_create(2000, ATTN_WAIT_SPIN, &pool) == ATTN_ERROR_INVALID_ARGUMENT);
-  CHECK(attn_thread_pool_create(2, attn_wait_mode(9), &pool) == ATTN_ERROR_INVALID_ARGUMENT);
+  CHECK(attn_thread_pool_create(2, 9, &pool) == ATTN_ERROR_INVALID_ARGUMENT);
   CHECK(pool == nullptr);
 }

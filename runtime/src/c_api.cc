@@ -255,13 +255,13 @@ attn_status attn_session_create(attn_model* model, const attn_session_options* o
       // Each later field is read when the caller's struct holds it.
       auto holds = [&](size_t offset, size_t size) { return options->struct_size >= offset + size; };
       if (holds(offsetof(attn_session_options, kernel_path), sizeof(const char*))) opts.kernel_path = options->kernel_path;
-      if (holds(offsetof(attn_session_options, dense), sizeof(attn_dense_backend))) opts.dense = options->dense;
+      if (holds(offsetof(attn_session_options, dense), sizeof(uint32_t))) opts.dense = options->dense;
       if (holds(offsetof(attn_session_options, cancel_data), sizeof(void*))) {
         opts.cancel = options->cancel;
         opts.cancel_data = options->cancel_data;
       }
       if (holds(offsetof(attn_session_options, pool), sizeof(attn_thread_pool*))) opts.pool = options->pool;
-      if (holds(offsetof(attn_session_options, wait), sizeof(attn_wait_mode))) opts.wait = options->wait;
+      if (holds(offsetof(attn_session_options, wait), sizeof(uint32_t))) opts.wait = options->wait;
     }
     attn::SessionConfig config;
     config.threads = opts.threads;
@@ -270,7 +270,7 @@ attn_status attn_session_create(attn_model* model, const attn_session_options* o
     if (opts.dense != ATTN_DENSE_AUTO && opts.dense != ATTN_DENSE_GEMM && opts.dense != ATTN_DENSE_XNNPACK)
       attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "options->dense " + std::to_string(int(opts.dense)) +
                                                   " is not an attn_dense_backend");
-    config.dense = opts.dense;
+    config.dense = attn_dense_backend(opts.dense);
     config.cancel = opts.cancel;
     config.cancel_data = opts.cancel_data;
     if (opts.pool) config.pool = opts.pool->pool;
@@ -347,7 +347,7 @@ attn_status attn_session_get_output(const attn_session* session, size_t index, v
 
 /* --- Thread pools -------------------------------------------------------- */
 
-attn_status attn_thread_pool_create(uint32_t threads, attn_wait_mode wait, attn_thread_pool** out_pool) {
+attn_status attn_thread_pool_create(uint32_t threads, uint32_t wait, attn_thread_pool** out_pool) {
   return guarded([&] {
     require(out_pool, "out_pool");
     *out_pool = nullptr;

@@ -140,7 +140,7 @@ typedef struct attn_session_options {
    * attn_kernel_paths()); NULL for the best this CPU has. A path this build
    * or CPU lacks is ATTN_ERROR_UNSUPPORTED_HARDWARE. */
   const char* kernel_path;
-  attn_dense_backend dense;
+  uint32_t dense; /* an attn_dense_backend (a plain integer: any value can be checked) */
   /* Checked between operators; NULL for none. */
   attn_cancel_fn cancel;
   void* cancel_data;
@@ -149,8 +149,8 @@ typedef struct attn_session_options {
    * threads > 1. Sessions running at once on one pool take turns at each
    * operator's parallel part. */
   attn_thread_pool* pool;
-  /* The session's own pool's idle workers. */
-  attn_wait_mode wait;
+  /* The session's own pool's idle workers: an attn_wait_mode. */
+  uint32_t wait;
 } attn_session_options;
 
 /* Operator classes for profiling. */
@@ -275,7 +275,8 @@ ATTN_API attn_status attn_model_load_fd(int fd, uint64_t offset, uint64_t length
 /* A pool of `threads` threads counting the caller's (threads - 1 workers;
  * 0 = one per core), for sessions to share through options.pool. Release it
  * after the sessions that use it, or before: they keep it alive. */
-ATTN_API attn_status attn_thread_pool_create(uint32_t threads, attn_wait_mode wait, attn_thread_pool** out_pool);
+ATTN_API attn_status attn_thread_pool_create(uint32_t threads, uint32_t wait /* attn_wait_mode */,
+                                             attn_thread_pool** out_pool);
 ATTN_API void attn_thread_pool_release(attn_thread_pool* pool);
 
 /* --- Library information ------------------------------------------------ */
