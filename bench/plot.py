@@ -9,9 +9,14 @@ attention count.
     /usr/bin/python3 bench/plot.py RESULTS.json -o bench/results/relative-latency.png
     /usr/bin/python3 bench/plot.py --gbench models.json              # bench_models --benchmark_format=json
     /usr/bin/python3 bench/plot.py --stacks attn,onnxruntime,pytorch # one panel per stack
+    /usr/bin/python3 bench/plot.py compare.json                      # attn-infer --compare --json
+    /usr/bin/python3 bench/plot.py std.json opt.json eff.json sup.json  # attn-infer --bench --json each
 
 Input: the peers.json written by bench/compare_peers.py (median per-round
-ratio to standard), or Google Benchmark JSON from bench_models (real time).
+ratio to standard), attn-infer's --compare JSON (one or more files: each one's
+ratios to its standard model), attn-infer's --bench JSON (one file per model;
+p50 relative to the standard model of the same name), or Google Benchmark JSON
+from bench_models (real time).
 """
 
 import argparse
@@ -42,6 +47,55 @@ def from_peers(path, threads):
             continue
         out.setdefault(s["stack"], {}).setdefault(s["model"], {})[s["variant"]] = s["relative_latency"]
     return out, data.get("env", {})
+
+
+def model_name(path, index_names):
+    """The bench model a file belongs to: an index name in its path (bench/run_all.sh
+    writes NAME/VARIANT.attnmodel), else the folder or file name without the variant."""
+    parts = os.path.normpath(path).split(os.sep)
+    for part in reversed(parts[:-1]):
+        if part in index_names:
+            return part
+    stem = os.path.splitext(parts[-1])[0]
+    for v in bl.VARIANTS:
+        stem = re.sub(r"[-_.]?%s$" % v, "", stem)
+    return stem or (parts[-2] if len(parts) > 1 else parts[-1])
+
+
+def env_of(data):
+    return {"cpu": data.get("cpu", ""), "kernel_path": data.get("kernel_path", ""),
+            "build_type": data.get("build_type", "")}
+
+
+def from_infer(paths, threads, index_names):
+    """{"attn": {model: {variant: relative latency}}} from attn-infer --compare or --bench JSON."""
+    rel, p50, env = {}, {}, {}
+    for path in paths:
+        with open(path) as f:
+            data = json.load(f)
+        env = env or env_of(data)
+        if "compare" in data:
+            if data.get("threads", 1) != threads:
+                continue
+            by_variant = {e["attention"]: e["ratio"] for e in data["compare"]}
+            base = by_variant.get("standard")
+            if base is None:
+                raise SystemExit("plot: %s: no standard-attention model to compare with" % path)
+            model = model_name(data["compare"][0]["model"], index_names)
+            rel.setdefault(model, {}).update({v: r / base for v, r in by_variant.items()})
+        elif "results" in data and "attention" in data:
+            for r in data["results"]:
+                if r["threads"] == threads:
+                    p50.setdefault(model_name(data["model"], index_names), {})[data["attention"]] = r["p50_ms"]
+        else:
+            raise SystemExit("plot: %s: not attn-infer --compare or --bench JSON" % path)
+    for model, per in p50.items():
+        if "standard" not in per:
+            raise SystemExit("plot: %s: no --bench JSON of its standard-attention model" % model)
+        rel.setdefault(model, {}).update({v: t / per["standard"] for v, t in per.items()})
+    if not rel:
+        raise SystemExit("plot: no results at %d thread%s" % (threads, "" if threads == 1 else "s"))
+    return {"attn": rel}, env
 
 
 def from_gbench(path, threads):
@@ -124,19 +178,29 @@ def plot(rel, stacks, index, out_path, title):
 def main():
     ap = argparse.ArgumentParser(description="Relative latency per variant per model (Figure 3 style).",
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("results", nargs="?", default=os.path.join(bl.ROOT, "build", "bench-results", "peers.json"),
-                    help="compare_peers.py JSON (default build/bench-results/peers.json)")
+    ap.add_argument("results", nargs="*", default=[os.path.join(bl.ROOT, "build", "bench-results", "peers.json")],
+                    help="compare_peers.py JSON (default build/bench-results/peers.json), or attn-infer "
+                         "--compare/--bench JSON files")
     ap.add_argument("--gbench", help="read Google Benchmark JSON from bench_models instead")
     ap.add_argument("-o", "--output", help="PNG to write (default: next to the results, relative-latency.png)")
     ap.add_argument("--threads", type=int, default=1, help="thread count to plot (default 1)")
     ap.add_argument("--stacks", default="attn", help="comma-separated stacks, one panel each (default attn)")
     a = ap.parse_args()
-    src = a.gbench or a.results
-    rel, env = from_gbench(src, a.threads) if a.gbench else from_peers(src, a.threads)
+    src = a.gbench or a.results[0]
+    index = bl.load_index()
+    if a.gbench:
+        rel, env = from_gbench(src, a.threads)
+    else:
+        with open(src) as f:
+            is_peers = "speedups" in json.load(f)
+        if is_peers and len(a.results) > 1:
+            raise SystemExit("plot: give one compare_peers.py JSON")
+        rel, env = (from_peers(src, a.threads) if is_peers
+                    else from_infer(a.results, a.threads, {e["name"] for e in index["models"]}))
     out = a.output or os.path.join(os.path.dirname(os.path.abspath(src)), "relative-latency.png")
     title = "Latency relative to standard attention, batch 1, %d thread%s, p50%s" % (
         a.threads, "" if a.threads == 1 else "s", (" — " + env["cpu"]) if env.get("cpu") else "")
-    plot(rel, bl.split_list(a.stacks), bl.load_index(), out, title)
+    plot(rel, bl.split_list(a.stacks), index, out, title)
 
 
 if __name__ == "__main__":

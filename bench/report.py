@@ -423,6 +423,12 @@ def main():
                     "per-variant cache of the same tensors, checked first against its own full forward pass. "
                     "Attention reads the cache once per new token, O(n·d): the decode cost per token should grow "
                     "linearly with the position, which the fitted line below tests.", "", f.read().rstrip(), ""]
+    sessions = os.path.join(R, "sessions.md")
+    if os.path.exists(sessions):
+        with open(sessions) as f:
+            out += ["## Session start-up and memory (bench_sessions)", "",
+                    "The time to create a session and the memory it adds, for the first session on a model and for "
+                    "a second one, which shares the first's packed weights.", "", f.read().rstrip(), ""]
     out += section_models(models, index)
     out += section_peak(peak)
     out += section_kernels(kernels)

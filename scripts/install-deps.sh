@@ -9,7 +9,9 @@ packages=(
   libflatbuffers-dev flatbuffers-compiler             # the .attnmodel format
   nlohmann-json3-dev                # config.json and safetensors headers
   doctest-dev libbenchmark-dev      # tests and benchmarks
-  libcli11-dev                      # attn-generate's command line
+  libcli11-dev                      # the tools' command lines
+  pybind11-dev python3-dev          # the Python module
+  pkg-config                        # the install test's pkg-config consumer
   python3-torch python3-numpy libopenblas0            # training, fixtures, references
   python3-matplotlib                # bench/plot.py
   dataset-fashion-mnist             # the bundled demo's data

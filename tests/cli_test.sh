@@ -176,8 +176,8 @@ expect "--bench --json exits 0" test $? -eq 0
 expect "--bench --json parses, with the agreed keys" "$py" -c "
 import json, sys
 j = json.load(open('$work/bench.json'))
-top = ['model', 'family', 'attention', 'kernel_path', 'cpu', 'build_type', 'load_ms', 'prepare_ms', 'first_run_ms',
-       'tokens', 'results', 'profile']
+top = ['attn_version', 'commit', 'date', 'model', 'family', 'attention', 'kernel_path', 'cpu', 'build_type', 'input',
+       'load_ms', 'prepare_ms', 'first_run_ms', 'tokens', 'results', 'profile']
 per = ['threads', 'iters', 'min_ms', 'p50_ms', 'p90_ms', 'p99_ms', 'mean_ms', 'stddev_ms', 'runs_per_s', 'peak_rss_mib']
 ok = list(j) == top and [r['threads'] for r in j['results']] == [1, 2] and all(list(r) == per for r in j['results'])
 ok = ok and all(r['iters'] == 3 and r['min_ms'] <= r['p50_ms'] <= r['p99_ms'] for r in j['results'])
@@ -226,12 +226,20 @@ import json, sys
 j = json.load(open('$work/cmp.json'))
 keys = ['model', 'attention', 'p50_ms', 'ratio', 'ratio_ci_low', 'ratio_ci_high', 'runs']
 c = j['compare']
-ok = list(j) == ['compare', 'threads', 'rounds'] and j['rounds'] == 3 and len(c) == 4 and all(list(e) == keys for e in c)
+ok = list(j) == ['attn_version', 'commit', 'date', 'kernel_path', 'cpu', 'build_type', 'input', 'compare', 'threads',
+                 'rounds'] and j['rounds'] == 3 and len(c) == 4 and all(list(e) == keys for e in c)
 ok = ok and [e['attention'] for e in c] == ['standard', 'optimized', 'efficient', 'super'] and c[0]['ratio'] == 1
 ok = ok and all(e['ratio_ci_low'] <= e['ratio'] <= e['ratio_ci_high'] and e['runs'] == 6 for e in c)
 sys.exit(0 if ok else 1)"
 "$infer" --compare "$work/text_standard.attnmodel" "$work/text_super.attnmodel" --rounds 2 --iters 1 --csv -q >"$work/cmp.csv"
-expect "--compare --csv" contains "$work/cmp.csv" "model,attention,threads,rounds,runs,p50_ms,ratio,ratio_ci_low,ratio_ci_high"
+expect "--compare --csv" contains "$work/cmp.csv" "attn_version,commit,date,kernel_path,cpu,build_type,input,model,attention,threads,rounds,runs,p50_ms,ratio,ratio_ci_low,ratio_ci_high"
+"$py" "$(dirname "$0")/../bench/plot.py" "$work/cmp.json" -o "$work/cmp.png" >/dev/null
+expect "bench/plot.py reads --compare JSON" test -s "$work/cmp.png"
+for v in standard super; do
+  "$infer" "$work/text_$v.attnmodel" --bench --iters 2 --json -q >"$work/bench_$v.json"
+done
+"$py" "$(dirname "$0")/../bench/plot.py" "$work/bench_standard.json" "$work/bench_super.json" -o "$work/bench.png" >/dev/null
+expect "bench/plot.py reads --bench JSON" test -s "$work/bench.png"
 "$infer" --compare "$work/text_standard.attnmodel" --rounds 2 2>"$work/err"
 expect "--compare needs two models" contains "$work/err" "at least two models"
 
@@ -286,6 +294,36 @@ j = json.load(open('$work/gen.json'))
 g = j['generation'][0]; c = j['decode_curve']
 sys.exit(0 if g['prefill_tokens'] == 8 and g['decode_tokens'] == 8 and g['decode_tokens_per_s'] > 0
          and len(c) == 8 and j['cache_bytes_per_token'] == 2 * 2 * 32 * 4 else 1)"
+
+# The tools' shared conventions: --version, --key=value, exit codes 0/1/2 and
+# a one-line usage error with a hint.
+for tool in "$convert" "$infer"; do
+  name=$(basename "$tool")
+  "$tool" --version >"$work/out"
+  expect "$name --version exits 0" test $? -eq 0
+  expect "$name --version names the version and commit" grep -Eq "attn [0-9]+\.[0-9]+\.[0-9]+, commit " "$work/out"
+  expect "$name --version names the kernel paths" contains "$work/out" "kernel paths "
+  "$tool" --no-such-flag >"$work/out" 2>"$work/err"
+  expect "$name: a wrong flag exits 2" test $? -eq 2
+  expect "$name: a wrong flag is one line" test "$(wc -l <"$work/err")" -eq 1
+  expect "$name: a wrong flag's hint" contains "$work/err" "see '$name --help'"
+  "$tool" --help >"$work/out"
+  expect "$name --help exits 0" test $? -eq 0
+done
+"$infer" "$work/gpt2.attnmodel" --input="$fx/hf-gpt2-tiny/inputs.npy" --output="$work/kv.npy" -q
+expect "--key=value works" cmp -s "$work/gpt2.npy" "$work/kv.npy"
+"$infer" "$work/gpt2.attnmodel" --bench --iters=0 2>"$work/err"
+expect "an out-of-range value exits 2" test $? -eq 2
+"$infer" "$work/gpt2.attnmodel" --rounds 3 2>"$work/err"
+expect "a misplaced flag exits 2" test $? -eq 2
+expect "a misplaced flag says where it goes" contains "$work/err" "--rounds goes with --compare"
+"$infer" "$work/missing.attnmodel" 2>"$work/err"
+expect "a failing run exits 1" test $? -eq 1
+"$convert" "$fx/vit-super-mean" 2>"$work/err"
+expect "attn-convert without -o exits 2" test $? -eq 2
+expect "attn-convert without -o says so" contains "$work/err" "-o FILE is missing"
+"$infer" 2>"$work/err"
+expect "attn-infer without a model exits 2" test $? -eq 2
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

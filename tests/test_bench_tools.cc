@@ -146,8 +146,10 @@ TEST_CASE("--bench reports every statistic, per thread count, in the agreed JSON
   CHECK(r.profile[ATTN_OP_CLASS_DENSE] > 0);
 
   const json j = json::parse(infer::format_bench(r, infer::Format::Json));
-  CHECK(keys(j) == std::set<std::string>{"model", "family", "attention", "kernel_path", "cpu", "build_type", "load_ms",
-                                         "prepare_ms", "first_run_ms", "tokens", "results", "profile"});
+  CHECK(keys(j) == std::set<std::string>{"attn_version", "commit", "date", "model", "family", "attention",
+                                         "kernel_path", "cpu", "build_type", "input", "load_ms", "prepare_ms",
+                                         "first_run_ms", "tokens", "results", "profile"});
+  CHECK(j["attn_version"] == attn_version());
   CHECK(j["model"] == path);
   CHECK(j["tokens"].is_null());
   REQUIRE(j["results"].size() == 2);
@@ -162,7 +164,7 @@ TEST_CASE("--bench reports every statistic, per thread count, in the agreed JSON
 
   const std::string csv = infer::format_bench(r, infer::Format::Csv);
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);  // a header and one row per thread count
-  CHECK(csv.rfind("model,family,attention,", 0) == 0);
+  CHECK(csv.rfind("attn_version,commit,date,model,family,attention,", 0) == 0);
   const std::string md = infer::format_bench(r, infer::Format::Markdown);
   CHECK(md.find("| threads | runs |") != std::string::npos);
   CHECK(md.find("| attention |") != std::string::npos);
@@ -175,9 +177,29 @@ TEST_CASE("--bench of a gpt model names its token count, and without --profile t
   const std::string path = model_file("gpt-super", "efficient");
   infer::BenchOptions o = quick();
   o.tokens = 6;
-  const json j = json::parse(infer::format_bench(infer::run_bench(path, o), infer::Format::Json));
+  const infer::BenchReport r = infer::run_bench(path, o);
+  const json j = json::parse(infer::format_bench(r, infer::Format::Json));
   CHECK(j["tokens"] == 6);
   CHECK(j["profile"].is_null());
+  // The CSV carries the generation figures the JSON does.
+  const std::string csv = infer::format_bench(r, infer::Format::Csv);
+  CHECK(csv.find(",decode_after,decode_tokens,decode_tokens_per_s,decode_curve") != std::string::npos);
+  CHECK(csv.find("," + std::to_string(j["generation"][0]["decode_tokens"].get<int64_t>()) + ",") != std::string::npos);
+}
+
+TEST_CASE("--decode's default decodes its 64 tokens when the input fills the context") {
+  const std::string path = model_file("gpt-super", "efficient");  // a context of 16
+  infer::BenchOptions o = quick();
+  o.decode = 4;
+  const infer::BenchReport r = infer::run_bench(path, o);
+  REQUIRE(r.generation.size() == 1);
+  CHECK(r.tokens == 16);
+  CHECK(r.generation[0].decode_tokens == 4);
+  CHECK(r.generation[0].decode_after == 12);
+  o.decode = 64;  // more than the context: all of it, from position 0
+  const infer::BenchReport all = infer::run_bench(path, o);
+  CHECK(all.generation[0].decode_after == 0);
+  CHECK(all.generation[0].decode_tokens == 16);
 }
 
 TEST_CASE("--compare interleaves the four variants and gives ratios with intervals") {
@@ -201,7 +223,8 @@ TEST_CASE("--compare interleaves the four variants and gives ratios with interva
     CHECK(e.ratio <= e.ratio_ci_high);
   }
   const json j = json::parse(infer::format_compare(r, infer::Format::Json));
-  CHECK(keys(j) == std::set<std::string>{"compare", "threads", "rounds"});
+  CHECK(keys(j) == std::set<std::string>{"attn_version", "commit", "date", "kernel_path", "cpu", "build_type", "input",
+                                         "compare", "threads", "rounds"});
   REQUIRE(j["compare"].size() == 4);
   CHECK(keys(j["compare"][1]) ==
         std::set<std::string>{"model", "attention", "p50_ms", "ratio", "ratio_ci_low", "ratio_ci_high", "runs"});

@@ -1,13 +1,11 @@
 // attn-convert: a checkpoint folder (model.safetensors + config.json), or a
 // config alone with random weights, to an .attnmodel file.
 
-#include <cerrno>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 
+#include "cli.h"
 #include "convert.h"
 #include "npy.h"
 #include "safetensors.h"
@@ -16,33 +14,6 @@
 #include "writer.h"
 
 namespace {
-
-void usage(FILE* out) {
-  std::fprintf(out,
-               "usage: attn-convert CHECKPOINT_DIR -o MODEL.attnmodel [options]\n"
-               "       attn-convert --checkpoint FILE.safetensors --config config.json -o MODEL.attnmodel\n"
-               "       attn-convert --random-init config.json [--seed S] -o MODEL.attnmodel\n"
-               "\n"
-               "options:\n"
-               "  -o, --output FILE        the .attnmodel to write (required)\n"
-               "  --checkpoint FILE        the safetensors file (default CHECKPOINT_DIR/model.safetensors)\n"
-               "  --config FILE            the config.json (default CHECKPOINT_DIR/config.json)\n"
-               "  --random-init CONFIG     no checkpoint: random weights for the config (normal, std 0.02;\n"
-               "                           LayerNorm 1 and 0; lower-triangular W_A when causal)\n"
-               "  --seed S                 the seed of --random-init (default 1)\n"
-               "  --embed-sample IN.npy    store the first items of IN.npy in the model with their expected\n"
-               "                           outputs, computed by a float64 reference of the spec, so that\n"
-               "                           'attn-infer MODEL --verify' can check the model where it runs\n"
-               "  --embed-count K          how many items to store (default 4)\n"
-               "  --embed-expected E.npy   the expected outputs of those items, instead of the reference's\n"
-               "  --tokenizer PATH         store a GPT-2-style BPE tokenizer: tokenizer.json, vocab.json (with\n"
-               "                           merges.txt beside it) or a folder holding them (default: the\n"
-               "                           checkpoint folder's own, if it has one)\n"
-               "  --zero-upper-align       zero W_A above the diagonal in causal Super Attention\n"
-               "                           instead of refusing it\n"
-               "  -q, --quiet              print nothing on success\n"
-               "  -h, --help               this text\n");
-}
 
 std::string human_bytes(double b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB"};
@@ -68,81 +39,11 @@ std::vector<std::vector<attn::convert::SampleTensorData>> npy_items(const std::s
   return attn::convert::sample_items(a, count, path);
 }
 
-[[noreturn]] void usage_error(const std::string& message) {
-  std::fprintf(stderr, "attn-convert: %s\n", message.c_str());
-  std::exit(2);
-}
-
-uint64_t parse_count(const std::string& flag, const std::string& v, uint64_t lo, uint64_t hi) {
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long x = std::strtoull(v.c_str(), &end, 10);
-  if (v.empty() || v[0] == '-' || !end || *end || errno || x < lo || x > hi)
-    usage_error(flag + " must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got '" + v + "'");
-  return x;
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::string dir, output, checkpoint, config, random_config, sample_path, expected_path, tokenizer_path;
-  uint64_t seed = 1, embed_count = 4;
-  bool seed_given = false, count_given = false;
-  attn::convert::BuildOptions options;
-  bool quiet = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const char* flag) -> std::string {
-      if (i + 1 >= argc) usage_error(std::string(flag) + " needs a value");
-      return argv[++i];
-    };
-    if (a == "-h" || a == "--help") {
-      usage(stdout);
-      return 0;
-    } else if (a == "-o" || a == "--output") {
-      output = value("-o");
-    } else if (a == "--checkpoint") {
-      checkpoint = value("--checkpoint");
-    } else if (a == "--config") {
-      config = value("--config");
-    } else if (a == "--random-init") {
-      random_config = value("--random-init");
-    } else if (a == "--seed") {
-      seed = parse_count("--seed", value("--seed"), 0, UINT64_MAX);
-      seed_given = true;
-    } else if (a == "--embed-sample") {
-      sample_path = value("--embed-sample");
-    } else if (a == "--embed-count") {
-      embed_count = parse_count("--embed-count", value("--embed-count"), 1, 1 << 20);
-      count_given = true;
-    } else if (a == "--embed-expected") {
-      expected_path = value("--embed-expected");
-    } else if (a == "--tokenizer") {
-      tokenizer_path = value("--tokenizer");
-    } else if (a == "--zero-upper-align") {
-      options.zero_upper_align = true;
-    } else if (a == "-q" || a == "--quiet") {
-      quiet = true;
-    } else if (!a.empty() && a[0] == '-') {
-      std::fprintf(stderr, "attn-convert: unknown option '%s'\n", a.c_str());
-      usage(stderr);
-      return 2;
-    } else if (dir.empty()) {
-      dir = a;
-    } else {
-      usage_error("more than one checkpoint folder given");
-    }
-  }
-  const bool random = !random_config.empty();
-  if (random && (!dir.empty() || !checkpoint.empty() || !config.empty()))
-    usage_error("--random-init takes no checkpoint: give the config to --random-init alone");
-  if (seed_given && !random) usage_error("--seed goes with --random-init");
-  if ((count_given || !expected_path.empty()) && sample_path.empty())
-    usage_error("--embed-count and --embed-expected go with --embed-sample");
-  if (output.empty() || (!random && dir.empty() && (checkpoint.empty() || config.empty()))) {
-    usage(stderr);
-    return 2;
-  }
+// Converts, writes the file atomically and prints the summary.
+int convert_to_file(bool random, const std::string& dir, const std::string& output, std::string checkpoint,
+                    std::string config, const std::string& random_config, const std::string& sample_path,
+                    const std::string& expected_path, std::string tokenizer_path, uint64_t seed,
+                    uint64_t embed_count, attn::convert::BuildOptions options, bool quiet) {
   if (!random && checkpoint.empty()) checkpoint = dir + "/model.safetensors";
   if (!random && config.empty()) config = dir + "/config.json";
   if (tokenizer_path.empty() && !dir.empty()) tokenizer_path = attn::convert::find_tokenizer(dir);
@@ -201,4 +102,59 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Converts a checkpoint folder (model.safetensors + config.json), or a config alone with random\n"
+               "weights, to an .attnmodel file."};
+  app.description(std::string("usage: attn-convert CHECKPOINT_DIR -o MODEL.attnmodel [options]\n"
+            "       attn-convert --checkpoint FILE.safetensors --config config.json -o MODEL.attnmodel\n"
+            "       attn-convert --random-init config.json [--seed S] -o MODEL.attnmodel" "\n\n") + app.get_description());
+  attn::cli::configure(app, "attn-convert");
+  std::string dir, output, checkpoint, config, random_config, sample_path, expected_path, tokenizer_path;
+  uint64_t seed = 1, embed_count = 4;
+  attn::convert::BuildOptions options;
+  bool quiet = false;
+  app.add_option("checkpoint_dir", dir, "a folder with model.safetensors and config.json")->type_name("CHECKPOINT_DIR");
+  app.add_option("-o,--output", output, "the .attnmodel to write (required)")->type_name("FILE");
+  app.add_option("--checkpoint", checkpoint, "the safetensors file (default CHECKPOINT_DIR/model.safetensors)")
+      ->type_name("FILE");
+  app.add_option("--config", config, "the config.json (default CHECKPOINT_DIR/config.json)")->type_name("FILE");
+  app.add_option("--random-init", random_config,
+                 "no checkpoint: random weights for the config (normal, std 0.02; LayerNorm 1 and 0; "
+                 "lower-triangular W_A when causal)")
+      ->type_name("CONFIG");
+  app.add_option("--seed", seed, "the seed of --random-init (default 1)");
+  app.add_option("--embed-sample", sample_path,
+                 "store the first items of IN.npy in the model with their expected outputs, computed by a float64 "
+                 "reference of the spec, so that 'attn-infer MODEL --verify' can check the model where it runs")
+      ->type_name("IN.npy");
+  app.add_option("--embed-count", embed_count, "how many items to store (default 4)")
+      ->check(CLI::Range(uint64_t(1), uint64_t(1) << 20))->type_name("K");
+  app.add_option("--embed-expected", expected_path, "the expected outputs of those items, instead of the reference's")
+      ->type_name("E.npy");
+  app.add_option("--tokenizer", tokenizer_path,
+                 "store a GPT-2-style BPE tokenizer: tokenizer.json, vocab.json (with merges.txt beside it) or a "
+                 "folder holding them (default: the checkpoint folder's own, if it has one)")
+      ->type_name("PATH");
+  app.add_flag("--zero-upper-align", options.zero_upper_align,
+               "zero W_A above the diagonal in causal Super Attention instead of refusing it");
+  app.add_flag("-q,--quiet", quiet, "print nothing on success");
+
+  return attn::cli::run(app, argc, argv, [&]() -> int {
+    using attn::cli::UsageError;
+    const bool random = !random_config.empty();
+    if (random && (!dir.empty() || !checkpoint.empty() || !config.empty()))
+      throw UsageError{"--random-init takes no checkpoint: give the config to --random-init alone"};
+    if (app.count("--seed") && !random) throw UsageError{"--seed goes with --random-init"};
+    if ((app.count("--embed-count") || !expected_path.empty()) && sample_path.empty())
+      throw UsageError{"--embed-count and --embed-expected go with --embed-sample"};
+    if (!random && dir.empty() && (checkpoint.empty() || config.empty()))
+      throw UsageError{"give a checkpoint folder, --checkpoint and --config, or --random-init"};
+    if (output.empty()) throw UsageError{"-o FILE is missing: where to write the .attnmodel"};
+    return convert_to_file(random, dir, output, checkpoint, config, random_config, sample_path, expected_path,
+                           tokenizer_path, seed, embed_count, options, quiet);
+  });
 }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <thread>
 
 #include "attn/attn.h"
 #include "error.h"
@@ -17,6 +18,10 @@
 
 struct attn_model {
   std::shared_ptr<const attn::Model> model;
+};
+
+struct attn_thread_pool {
+  std::shared_ptr<attn::WorkerPool> pool;
 };
 
 struct attn_session {
@@ -249,9 +254,33 @@ attn_status attn_session_create(attn_model* model, const attn_session_options* o
       opts.threads = options->threads;
       if (options->struct_size >= offsetof(attn_session_options, profile) + sizeof(uint32_t))
         opts.profile = options->profile;
+      // Each later field is read when the caller's struct holds it.
+      auto holds = [&](size_t offset, size_t size) { return options->struct_size >= offset + size; };
+      if (holds(offsetof(attn_session_options, kernel_path), sizeof(const char*))) opts.kernel_path = options->kernel_path;
+      if (holds(offsetof(attn_session_options, dense), sizeof(uint32_t))) opts.dense = options->dense;
+      if (holds(offsetof(attn_session_options, cancel_data), sizeof(void*))) {
+        opts.cancel = options->cancel;
+        opts.cancel_data = options->cancel_data;
+      }
+      if (holds(offsetof(attn_session_options, pool), sizeof(attn_thread_pool*))) opts.pool = options->pool;
+      if (holds(offsetof(attn_session_options, wait), sizeof(uint32_t))) opts.wait = options->wait;
     }
+    attn::SessionConfig config;
+    config.threads = opts.threads;
+    config.profile = opts.profile != 0;
+    config.kernels = &attn::kernels_by_name(opts.kernel_path);
+    if (opts.dense != ATTN_DENSE_AUTO && opts.dense != ATTN_DENSE_GEMM && opts.dense != ATTN_DENSE_XNNPACK)
+      attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "options->dense " + std::to_string(int(opts.dense)) +
+                                                  " is not an attn_dense_backend");
+    config.dense = attn_dense_backend(opts.dense);
+    config.cancel = opts.cancel;
+    config.cancel_data = opts.cancel_data;
+    if (opts.pool) config.pool = opts.pool->pool;
+    if (opts.wait != ATTN_WAIT_SPIN && opts.wait != ATTN_WAIT_BLOCK)
+      attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "options->wait " + std::to_string(int(opts.wait)) + " is not an attn_wait_mode");
+    config.spin = opts.wait == ATTN_WAIT_SPIN;
     auto handle = std::make_unique<attn_session>();
-    handle->session = std::make_unique<attn::Session>(model->model, opts.threads, opts.profile != 0);
+    handle->session = std::make_unique<attn::Session>(model->model, config);
     *out_session = handle.release();
   });
 }
@@ -315,6 +344,50 @@ attn_status attn_session_get_output(const attn_session* session, size_t index, v
   return guarded([&] {
     require(session, "session");
     session->session->get_output(index, buffer, capacity);
+  });
+}
+
+/* --- Thread pools -------------------------------------------------------- */
+
+attn_status attn_thread_pool_create(uint32_t threads, uint32_t wait, attn_thread_pool** out_pool) {
+  return guarded([&] {
+    require(out_pool, "out_pool");
+    *out_pool = nullptr;
+    if (threads > 1024) attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "threads " + std::to_string(threads) + " is more than 1024");
+    if (wait != ATTN_WAIT_SPIN && wait != ATTN_WAIT_BLOCK)
+      attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "wait " + std::to_string(int(wait)) + " is not an attn_wait_mode");
+    const size_t n = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
+    auto handle = std::make_unique<attn_thread_pool>();
+    handle->pool = std::make_shared<attn::WorkerPool>(n, wait == ATTN_WAIT_SPIN);
+    *out_pool = handle.release();
+  });
+}
+
+void attn_thread_pool_release(attn_thread_pool* pool) { delete pool; }
+
+/* --- Loading without a copy --------------------------------------------- */
+
+attn_status attn_model_load_memory_flags(const void* data, size_t size, uint32_t flags, attn_model** out_model) {
+  return guarded([&] {
+    require(out_model, "out_model");
+    *out_model = nullptr;
+    require(data, "data");
+    if (flags & ~uint32_t(ATTN_LOAD_NO_COPY))
+      attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "flags has unknown bits " + std::to_string(flags & ~uint32_t(ATTN_LOAD_NO_COPY)));
+    finish_load(flags & ATTN_LOAD_NO_COPY ? attn::ModelBytes::borrow(data, size) : attn::ModelBytes::copy(data, size),
+                out_model);
+  });
+}
+
+attn_status attn_model_load_fd(int fd, uint64_t offset, uint64_t length, attn_model** out_model) {
+  return guarded([&] {
+    require(out_model, "out_model");
+    *out_model = nullptr;
+    try {
+      finish_load(attn::ModelBytes::map_fd(fd, offset, length), out_model);
+    } catch (const attn::Error& e) {
+      throw attn::Error(e.status(), "fd " + std::to_string(fd) + " at offset " + std::to_string(offset) + ": " + e.what());
+    }
   });
 }
 

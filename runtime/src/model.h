@@ -11,6 +11,7 @@
 
 #include "attn/attn.h"
 #include "variants.h"
+#include "packed_weights.h"
 
 namespace attn {
 
@@ -26,15 +27,23 @@ class ModelBytes {
  public:
   static std::unique_ptr<ModelBytes> map_file(const std::string& path);
   static std::unique_ptr<ModelBytes> copy(const void* data, size_t size);
+  // The caller's bytes in place (64-byte aligned; kept alive and unchanged
+  // by the caller), and `length` bytes at `offset` of an open file, mapped
+  // (offset a multiple of 64). In model_sources.cc.
+  static std::unique_ptr<ModelBytes> borrow(const void* data, size_t size);
+  static std::unique_ptr<ModelBytes> map_fd(int fd, uint64_t offset, uint64_t length);
   ~ModelBytes();
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
+  bool mapped() const { return mapped_; }  // a read-only file mapping
 
  private:
   ModelBytes() = default;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
   bool mapped_ = false;
+  bool owned_ = true;       // a copy to free (when not mapped)
+  size_t map_offset_ = 0;   // data_ - the start of the mapping
 };
 
 struct ConstTensor {
@@ -98,6 +107,8 @@ struct Model {
   std::vector<attn_tensor_info> input_infos, output_infos;
   std::vector<Sample> samples;
   std::shared_ptr<const text::Bpe> tokenizer;  // null when the file has none
+  // Filled by sessions, shared by all of them: a cache, not the model's meaning.
+  mutable PackedWeights packed_weights;
 };
 
 // Verifies the bytes (structure, then meaning) and builds the Model.

@@ -48,8 +48,8 @@ constexpr int64_t kAny = std::numeric_limits<int64_t>::min();
 
 ModelBytes::~ModelBytes() {
   if (mapped_) {
-    munmap(const_cast<uint8_t*>(data_), size_);
-  } else {
+    munmap(const_cast<uint8_t*>(data_) - map_offset_, size_ + map_offset_);
+  } else if (owned_) {
     std::free(const_cast<uint8_t*>(data_));
   }
 }

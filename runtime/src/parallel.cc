@@ -22,7 +22,7 @@ constexpr int kSpins = 20000;
 
 }  // namespace
 
-WorkerPool::WorkerPool(size_t threads) {
+WorkerPool::WorkerPool(size_t threads, bool spin) : spins_(spin ? kSpins : 0) {
   for (size_t i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
@@ -56,7 +56,7 @@ void WorkerPool::worker_loop() {
       g = generation_.load();
       return g != seen && !(g & 1u);
     };
-    for (int spin = 0; spin < kSpins && !ready(); ++spin) cpu_relax();
+    for (int spin = 0; spin < spins_ && !ready(); ++spin) cpu_relax();
     if (!ready()) {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || ready(); });
@@ -74,6 +74,7 @@ void WorkerPool::run(Task task, void* context, size_t items) {
     for (size_t i = 0; i < items; ++i) task(context, i);
     return;
   }
+  std::lock_guard<std::mutex> turn(turn_);
   generation_.fetch_add(1);  // odd: no worker joins from here
   while (busy_.load() != 0) cpu_relax();
   task_ = task;

@@ -24,7 +24,10 @@ class WorkerPool {
   using Task = void (*)(void* context, size_t item);
 
   // threads counts the calling thread: threads - 1 workers are started.
-  explicit WorkerPool(size_t threads);
+  // spin: an idle worker spins a while for the next job before it sleeps
+  // (back-to-back operators start without a wake-up); without, it sleeps at
+  // once and leaves the core to other work.
+  explicit WorkerPool(size_t threads, bool spin = true);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
@@ -32,7 +35,7 @@ class WorkerPool {
   size_t threads() const { return workers_.size() + 1; }
 
   // Runs task(context, i) for every i in [0, items), returns when all are
-  // done. Not reentrant: one call at a time.
+  // done. Sessions sharing the pool take turns: one job at a time.
   void run(Task task, void* context, size_t items);
 
  private:
@@ -40,6 +43,8 @@ class WorkerPool {
   void worker_loop();
 
   std::vector<std::thread> workers_;
+  int spins_;
+  std::mutex turn_;  // held by the caller whose job the pool runs
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

@@ -41,8 +41,14 @@ void check_xnn(xnn_status status, const char* what) {
 
 }  // namespace
 
-Session::Session(std::shared_ptr<const Model> model, uint32_t threads, bool profile)
-    : model_(std::move(model)), kernels_(kernels()), profiling_(profile) {
+Session::Session(std::shared_ptr<const Model> model, const SessionConfig& config)
+    : model_(std::move(model)),
+      kernels_(config.kernels ? *config.kernels : kernels()),
+      profiling_(config.profile),
+      dense_(config.dense),
+      cancel_(config.cancel),
+      cancel_data_(config.cancel_data) {
+  const uint32_t threads = config.pool ? uint32_t(config.pool->threads()) : config.threads;
   initialize_xnnpack();
   if (threads > 1024) fail(ATTN_ERROR_INVALID_ARGUMENT, "threads " + std::to_string(threads) + " is more than 1024");
   threads_ = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
@@ -50,8 +56,8 @@ Session::Session(std::shared_ptr<const Model> model, uint32_t threads, bool prof
     // attn's own kernels run on workers_; XNNPACK on pool_, which only layers
     // without an own GEMM use when there are several threads.
     if (threads_ > 1) {
-      workers_ = std::make_unique<WorkerPool>(threads_);
-      if (!kernels_.gemm) {
+      workers_ = config.pool ? config.pool : std::make_shared<WorkerPool>(threads_, config.spin);
+      if (!kernels_.gemm || dense_ == ATTN_DENSE_XNNPACK) {
         pool_ = pthreadpool_create(threads_);
         if (!pool_) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot create a thread pool of " + std::to_string(threads_) + " threads");
       }
@@ -75,10 +81,8 @@ void Session::release() {
     s.fc.op = s.fc_out.op = nullptr;
   }
   steps_.clear();
-  for (float* p : packed_weights_) std::free(p);
-  packed_weights_.clear();
-  std::free(arena_);
-  arena_ = nullptr;
+  std::free(arena_block_);
+  arena_block_ = arena_ = nullptr;
   std::free(cache_);
   cache_ = nullptr;
   if (pool_) pthreadpool_destroy(pool_);
@@ -198,9 +202,12 @@ void Session::plan() {
   MemoryPlan p = plan_memory(requests);
   // XNNPACK may read up to XNN_EXTRA_BYTES past the end of a dense layer's input.
   arena_bytes_ = std::max<size_t>(p.arena_bytes, 64) + (XNN_EXTRA_BYTES + 63) / 64 * 64;
-  arena_ = std::aligned_alloc(64, arena_bytes_);
-  if (!arena_) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate the activation arena of " + std::to_string(arena_bytes_) + " bytes");
-  std::memset(arena_, 0, arena_bytes_);
+  // Zeroed by calloc, which gives a large arena as fresh pages of the kernel's:
+  // they become resident when a run first writes them, not at creation, so a
+  // session costs the memory of the lengths it runs.
+  arena_block_ = std::calloc(arena_bytes_ + 64, 1);
+  if (!arena_block_) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate the activation arena of " + std::to_string(arena_bytes_) + " bytes");
+  arena_ = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(arena_block_) + 63) / 64 * 64);
   auto at = [&](size_t request) { return reinterpret_cast<float*>(static_cast<char*>(arena_) + p.offsets[request]); };
 
   value_ptr_.resize(m.values.size());
@@ -264,33 +271,32 @@ void check_lower_triangular(const ConstTensor& w) {
 // Layers use the kernel path's own GEMM where it has one and the layer is at
 // least the size from which it measured faster than XNNPACK (the path's
 // gemm_min_*). With several threads every layer does, so that all work goes
-// through the same worker pool. ATTN_DENSE=xnnpack or ATTN_DENSE=gemm forces one
-// for every layer.
-bool use_own_gemm(const Kernels& k, size_t in_features, size_t out_features, size_t threads) {
+// through the same worker pool. options.dense, or when it is AUTO the
+// ATTN_DENSE environment variable (xnnpack or gemm), forces one for every layer.
+bool use_own_gemm(const Kernels& k, size_t in_features, size_t out_features, size_t threads,
+                  attn_dense_backend dense) {
   static const std::string forced = [] {
     const char* v = std::getenv("ATTN_DENSE");
     return std::string(v ? v : "");
   }();
-  if (!k.gemm || forced == "xnnpack") return false;
-  return forced == "gemm" || threads > 1 ||
+  if (dense == ATTN_DENSE_AUTO) dense = forced == "xnnpack" ? ATTN_DENSE_XNNPACK : forced == "gemm" ? ATTN_DENSE_GEMM : dense;
+  if (!k.gemm || dense == ATTN_DENSE_XNNPACK) return false;
+  return dense == ATTN_DENSE_GEMM || threads > 1 ||
          (in_features >= k.gemm_min_in_features && in_features * out_features >= k.gemm_min_weights);
 }
 
 }  // namespace
 
-// Weights are packed here, once: by XNNPACK, or for the own GEMM.
-void Session::create_dense(DenseLayer& layer, const ConstTensor& w, const ConstTensor* b, Activation activation) {
+// Weights are packed here: by XNNPACK for this session, or for the own GEMM
+// once per model, shared by its sessions.
+void Session::create_dense(DenseLayer& layer, int weight, const ConstTensor* b, Activation activation) {
+  const ConstTensor& w = model_->tensors[size_t(weight)];
   layer.out_features = size_t(w.shape[0]);
   layer.in_features = size_t(w.shape[1]);
   layer.activation = activation;
   layer.bias = b ? b->data : nullptr;
-  if (use_own_gemm(kernels_, layer.in_features, layer.out_features, threads_)) {
-    const size_t floats = kernels_.gemm_packed_floats(layer.out_features, layer.in_features);
-    float* packed = static_cast<float*>(std::aligned_alloc(64, (floats * 4 + 63) / 64 * 64));
-    if (!packed) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate packed weights for tensor '" + w.name + "'");
-    packed_weights_.push_back(packed);
-    kernels_.gemm_pack(w.data, layer.out_features, layer.in_features, packed);
-    layer.packed = packed;
+  if (use_own_gemm(kernels_, layer.in_features, layer.out_features, threads_, dense_)) {
+    layer.packed = model_->packed_weights.get(kernels_, weight, w, model_->bytes->mapped());
     return;
   }
   const float lo = activation == Activation::Relu ? 0.0f : -std::numeric_limits<float>::infinity();
@@ -307,15 +313,15 @@ void Session::create_operators() {
     const OpInfo& op = *s.op;
     switch (op.kind) {
       case OpKind::Dense:
-        create_dense(s.fc, m.tensors[op.weight], tensor(op.bias), op.activation);
+        create_dense(s.fc, op.weight, tensor(op.bias), op.activation);
         break;
       case OpKind::PatchEmbed:
-        create_dense(s.fc, m.tensors[op.weight], tensor(op.bias), Activation::None);
+        create_dense(s.fc, op.weight, tensor(op.bias), Activation::None);
         break;
       case OpKind::Attention:
         if (op.causal && op.align_weight >= 0) check_lower_triangular(m.tensors[op.align_weight]);
-        create_dense(s.fc, m.tensors[op.weight], tensor(op.bias), Activation::None);
-        create_dense(s.fc_out, m.tensors[op.out_weight], tensor(op.out_bias), Activation::None);
+        create_dense(s.fc, op.weight, tensor(op.bias), Activation::None);
+        create_dense(s.fc_out, op.out_weight, tensor(op.out_bias), Activation::None);
         break;
       default:
         break;
@@ -415,13 +421,23 @@ void Session::decode(const int32_t* ids, size_t count) {
   decoding_ = true;
   // A failure past this point leaves the cache half-written: start over.
   position_ = 0;
-  run_steps();
+  try {
+    run_steps();
+  } catch (const Error& e) {
+    // A cancel stops between operators, having written only positions from
+    // run_offset_ on: the tokens before this call stay.
+    if (e.status() == ATTN_ERROR_CANCELLED) position_ = run_offset_;
+    throw;
+  }
   position_ = run_offset_ + count;
 }
 
 void Session::run_steps() {
   has_run_ = false;
-  for (Step& s : steps_) run_step(s);
+  for (Step& s : steps_) {
+    if (cancel_ && cancel_(cancel_data_)) fail(ATTN_ERROR_CANCELLED, "the run was cancelled by options.cancel");
+    run_step(s);
+  }
   has_run_ = true;
   out_rows_ = decoding_ ? 1 : n_;
   ++profile_runs_;

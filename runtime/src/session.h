@@ -1,4 +1,4 @@
-// A prepared model: activation arena, packed dense weights, a thread pool.
+// A prepared model: activation arena, dense layers, a thread pool.
 // Created once; run many times without allocating.
 #pragma once
 
@@ -17,9 +17,21 @@ struct pthreadpool;
 
 namespace attn {
 
+// How a session runs: the C API's attn_session_options, checked.
+struct SessionConfig {
+  uint32_t threads = 1;  // 0 = one per core
+  bool profile = false;
+  const Kernels* kernels = nullptr;  // null: the process's choice (kernels())
+  attn_dense_backend dense = ATTN_DENSE_AUTO;
+  attn_cancel_fn cancel = nullptr;
+  void* cancel_data = nullptr;
+  std::shared_ptr<WorkerPool> pool;  // the app's pool, shared; null: the session's own
+  bool spin = true;                  // the session's own pool's workers spin before sleeping
+};
+
 class Session {
  public:
-  Session(std::shared_ptr<const Model> model, uint32_t threads, bool profile = false);
+  Session(std::shared_ptr<const Model> model, const SessionConfig& config);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -51,7 +63,7 @@ class Session {
     size_t set_rows = 0;              // what `op` is set up for
     const float* set_in = nullptr;
     pthreadpool* pool = nullptr;
-    const float* packed = nullptr;    // own GEMM: weights packed at prepare
+    const float* packed = nullptr;    // own GEMM: the model's shared packing
     const float* bias = nullptr;
   };
 
@@ -82,7 +94,7 @@ class Session {
   void plan();
   void plan_cache();
   void create_operators();
-  void create_dense(DenseLayer& layer, const ConstTensor& weight, const ConstTensor* bias, Activation activation);
+  void create_dense(DenseLayer& layer, int weight, const ConstTensor* bias, Activation activation);
   void run_dense(DenseLayer& layer, size_t rows, const float* in, float* out, const float* residual = nullptr);
   // Whether work of this size goes to the workers.
   bool parallel(double flops) const;
@@ -115,13 +127,13 @@ class Session {
   std::shared_ptr<const Model> model_;
   const Kernels& kernels_;
   size_t threads_ = 1;
-  std::unique_ptr<WorkerPool> workers_;  // null with one thread
+  std::shared_ptr<WorkerPool> workers_;  // null with one thread; may be shared
   pthreadpool* pool_ = nullptr;          // XNNPACK's, with several threads and no own GEMM
+  void* arena_block_ = nullptr;  // what calloc gave; arena_ is it aligned to 64 bytes
   void* arena_ = nullptr;
   size_t arena_bytes_ = 0;
   std::vector<void*> value_ptr_;
   std::vector<Step> steps_;
-  std::vector<float*> packed_weights_;  // own-GEMM packings, freed with the session
   float* cache_ = nullptr;
   size_t cache_floats_ = 0;
   std::vector<int32_t> decode_ids_;  // decode's ids, max_tokens of them
@@ -134,6 +146,9 @@ class Session {
   size_t n_ = 0;                  // sequence length of the current run
   bool has_run_ = false;
   bool profiling_ = false;
+  attn_dense_backend dense_ = ATTN_DENSE_AUTO;
+  attn_cancel_fn cancel_ = nullptr;
+  void* cancel_data_ = nullptr;
   double profile_seconds_[ATTN_OP_CLASS_COUNT] = {};
   uint64_t profile_runs_ = 0;
 };

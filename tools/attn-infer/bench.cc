@@ -109,7 +109,9 @@ void measure_generation(const LoadedModel& m, attn_session* session, const Bench
   GenerationResult g;
   g.threads = tr.threads;
   g.prefill_tokens_per_s = tr.ms.p50 > 0 ? double(r.tokens) / (tr.ms.p50 / 1e3) : 0;
-  g.decode_after = std::min<int64_t>(r.tokens, max_tokens - 1);
+  // The decode gets its N tokens whenever the context holds them: it starts
+  // after fewer tokens than the input when the input fills the context.
+  g.decode_after = std::max<int64_t>(0, std::min<int64_t>(r.tokens, max_tokens - std::max<int64_t>(options.decode, 1)));
   g.decode_tokens = std::min<int64_t>(options.decode, max_tokens - g.decode_after);
   if (g.decode_tokens > 0) {
     std::vector<double> rates;

@@ -4,14 +4,14 @@
 
 #include <attn/attn.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstdlib>
+#include <stdexcept>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "bench.h"
+#include "cli.h"
 #include "inputs.h"
 #include "npy.h"
 #include "report.h"
@@ -21,51 +21,7 @@
 namespace {
 
 using namespace attn::infer;
-
-void usage(FILE* out) {
-  std::fprintf(out,
-               "usage: attn-infer MODEL.attnmodel                                describe the model\n"
-               "       attn-infer MODEL.attnmodel -i IN.npy [-o OUT.npy]         run every item of IN.npy\n"
-               "       attn-infer MODEL.attnmodel --bench [options]              measure latency\n"
-               "       attn-infer --compare A.attnmodel B.attnmodel ... [options]  compare models, interleaved\n"
-               "       attn-infer MODEL.attnmodel --verify                       check the embedded samples\n"
-               "\n"
-               "Inputs are float32 images [N, C, H, W], or int32/int64 token ids [N, L] (gpt: [N, n],\n"
-               "giving [N, n, vocab]).\n"
-               "\n"
-               "options:\n"
-               "  -i, --input FILE      input .npy (--bench, --compare: its first item; default synthetic)\n"
-               "  -o, --output FILE     output .npy (float32)\n"
-               "  --incremental         gpt: compute each position's logits by decoding the items one\n"
-               "                        token at a time through the cache (same output as a full run)\n"
-               "  -t, --threads LIST    worker threads, e.g. 1 or 1,2,4 (a list for --bench only;\n"
-               "                        default 1; 0 = one per core)\n"
-               "  -q, --quiet           no progress on stderr; print nothing when a run or --verify succeeds\n"
-               "  -h, --help            this text\n"
-               "\n"
-               "benchmarking (--bench, --compare):\n"
-               "  --bench               warm-up, then timed runs for each thread count: load, prepare and\n"
-               "                        first-run time, min/p50/p90/p99/mean/stddev latency, runs/s, peak RSS\n"
-               "  --compare             run the models in rounds, in a new random order each round; report\n"
-               "                        each one's p50 and its ratio to the first with a 95%% interval\n"
-               "  --profile             also time each operator class, as a share of the run (--bench)\n"
-               "  --iters N             timed runs per thread count (--compare: per model per round;\n"
-               "                        default: by time)\n"
-               "  --min-time S          time for at least S seconds (--bench default 1, at least 5 runs;\n"
-               "                        --compare: add rounds until S seconds have passed)\n"
-               "  --warmup N            warm-up runs after the first (default: up to 10, for 0.5 s)\n"
-               "  --rounds R            --compare rounds (default 20)\n"
-               "  --seed S              seed of the synthetic inputs and of the round order (default 1)\n"
-               "  --tokens N            sequence length of a gpt model's synthetic input (default max_tokens)\n"
-               "  --decode N            gpt: after the input, decode N tokens one at a time through the\n"
-               "                        cache and report prefill and decode tokens/s (default 64)\n"
-               "  --json, --csv, --md   output format (default a readable table)\n"
-               "\n"
-               "verifying:\n"
-               "  --verify              run the samples stored by 'attn-convert --embed-sample' and check\n"
-               "                        max|y - y_ref| <= 1e-4 * max(1, max|y_ref|) and the arg-max where the\n"
-               "                        reference's top-two margin exceeds twice that; exit 0 if it passes\n");
-}
+namespace cli = attn::cli;
 
 void describe(attn_model* model) {
   int64_t max_tokens;
@@ -210,155 +166,111 @@ int run_verify(attn_model* model, const std::string& path, uint32_t threads, boo
   return report.passed ? 0 : 1;
 }
 
-uint64_t parse_uint(const std::string& flag, const std::string& v, uint64_t lo, uint64_t hi) {
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long x = std::strtoull(v.c_str(), &end, 10);
-  if (v.empty() || v[0] == '-' || !end || *end || errno || x < lo || x > hi)
-    throw Failure{flag + " must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got '" + v + "'"};
-  return x;
-}
-
-std::vector<uint32_t> parse_threads(const std::string& v) {
-  std::vector<uint32_t> list;
-  size_t start = 0;
-  while (true) {
-    const size_t comma = v.find(',', start);
-    list.push_back(uint32_t(parse_uint("--threads", v.substr(start, comma - start), 0, 1024)));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return list;
-}
-
+// The command line: CLI11 parses and range-checks each option; the checks
+// of how options combine follow, as usage errors.
 int run(int argc, char** argv) {
+  CLI::App app{"Describes an .attnmodel, runs it over the items of a .npy file, benchmarks it (--bench, --compare)\n"
+               "or checks it against the samples embedded in it (--verify). Inputs are float32 images\n"
+               "[N, C, H, W], or int32/int64 token ids [N, L] (gpt: [N, n], giving [N, n, vocab])."};
+  app.description(std::string("usage: attn-infer MODEL.attnmodel [-i IN.npy [-o OUT.npy]] [--bench|--verify] [options]\n"
+            "       attn-infer --compare A.attnmodel B.attnmodel ... [options]" "\n\n") + app.get_description());
+  cli::configure(app, "attn-infer");
   std::vector<std::string> models;
-  std::string input_path, output_path;
+  std::string input_path, output_path, threads_text = "1";
   BenchOptions bench;
-  bool threads_given = false, want_bench = false, want_compare = false, want_verify = false;
-  bool bench_only_flag = false, rounds_given = false, incremental = false;
-  std::string bench_flag;  // a flag that needs --bench or --compare
-  Format format = Format::Table;
-  int formats = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw Failure{a + " needs a value"};
-      return argv[++i];
-    };
-    if (a == "-h" || a == "--help") {
-      usage(stdout);
-      return 0;
-    } else if (a == "-i" || a == "--input") {
-      input_path = value();
-    } else if (a == "-o" || a == "--output") {
-      output_path = value();
-    } else if (a == "-t" || a == "--threads") {
-      bench.threads = parse_threads(value());
-      threads_given = true;
-    } else if (a == "-q" || a == "--quiet") {
-      bench.quiet = true;
-    } else if (a == "--bench") {
-      want_bench = true;
-    } else if (a == "--compare") {
-      want_compare = true;
-    } else if (a == "--verify") {
-      want_verify = true;
-    } else if (a == "--profile") {
-      bench.profile = true;
-      bench_only_flag = true;
-    } else if (a == "--iters") {
-      bench.iters = parse_uint(a, value(), 1, 1'000'000'000);
-      bench_flag = a;
-    } else if (a == "--min-time") {
-      const std::string v = value();
-      char* end = nullptr;
-      bench.min_time = std::strtod(v.c_str(), &end);
-      if (v.empty() || !end || *end || !(bench.min_time >= 0 && bench.min_time <= 1e6))
-        throw Failure{"--min-time must be a number of seconds, got '" + v + "'"};
-      bench_flag = a;
-    } else if (a == "--warmup") {
-      bench.warmup = int64_t(parse_uint(a, value(), 0, 1'000'000));
-      bench_flag = a;
-    } else if (a == "--rounds") {
-      bench.rounds = parse_uint(a, value(), 1, 1'000'000);
-      rounds_given = true;
-    } else if (a == "--seed") {
-      bench.seed = parse_uint(a, value(), 0, UINT64_MAX);
-      bench_flag = a;
-    } else if (a == "--tokens") {
-      bench.tokens = int64_t(parse_uint(a, value(), 1, 1 << 20));
-      bench_flag = a;
-    } else if (a == "--decode") {
-      bench.decode = int64_t(parse_uint(a, value(), 0, 1 << 20));
-      bench_flag = a;
-    } else if (a == "--incremental") {
-      incremental = true;
-    } else if (a == "--json" || a == "--csv" || a == "--md") {
-      format = a == "--json" ? Format::Json : a == "--csv" ? Format::Csv : Format::Markdown;
-      ++formats;
-      bench_flag = a;
-    } else if (!a.empty() && a[0] == '-') {
-      usage(stderr);
-      throw Failure{"unknown option '" + a + "'"};
-    } else {
-      models.push_back(a);
+  bool want_bench = false, want_compare = false, want_verify = false, incremental = false;
+  bool json = false, csv = false, md = false;
+  app.add_option("models", models, "the .attnmodel file (several with --compare)")->required()->type_name("MODEL");
+  app.add_option("-i,--input", input_path, "input .npy (--bench, --compare: its first item; default synthetic)")
+      ->type_name("FILE");
+  app.add_option("-o,--output", output_path, "output .npy (float32), with --input")->type_name("FILE");
+  app.add_flag("--incremental", incremental,
+               "gpt: compute each position's logits by decoding the items one token at a time through the cache");
+  app.add_option("-t,--threads", threads_text, "worker threads, e.g. 1 or 1,2,4 (a list for --bench only; 0 = one per core)")
+      ->type_name("LIST");
+  app.add_flag("-q,--quiet", bench.quiet, "no progress on stderr; print nothing when a run or --verify succeeds");
+  auto* group = app.add_option_group("benchmarking (--bench, --compare)");
+  group->add_flag("--bench", want_bench,
+                  "warm-up, then timed runs for each thread count: load, prepare and first-run time, latency "
+                  "percentiles, runs/s, peak RSS");
+  group->add_flag("--compare", want_compare,
+                  "run the models in rounds, in a new random order each round; each one's p50 and its ratio to the "
+                  "first with a 95% interval");
+  group->add_flag("--profile", bench.profile, "also time each operator class, as a share of the run (--bench)");
+  group->add_option("--iters", bench.iters, "timed runs per thread count (--compare: per model per round)")
+      ->check(CLI::Range(uint64_t(1), uint64_t(1'000'000'000)));
+  group->add_option("--min-time", bench.min_time, "time for at least S seconds (--bench default 1, at least 5 runs)")
+      ->check(CLI::Range(0.0, 1e6))->type_name("S");
+  group->add_option("--warmup", bench.warmup, "warm-up runs after the first (default: up to 10, for 0.5 s)")
+      ->check(CLI::Range(int64_t(0), int64_t(1'000'000)));
+  group->add_option("--rounds", bench.rounds, "--compare rounds (default 20)")
+      ->check(CLI::Range(uint64_t(1), uint64_t(1'000'000)));
+  group->add_option("--seed", bench.seed, "seed of the synthetic inputs and of the round order (default 1)");
+  group->add_option("--tokens", bench.tokens, "sequence length of a gpt model's synthetic input (default max_tokens)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  group->add_option("--decode", bench.decode,
+                    "gpt: decode N tokens one at a time through the cache after the input (starting earlier when "
+                    "the input fills the context) and report prefill and decode tokens/s (default 64)")
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 20));
+  group->add_flag("--json", json, "JSON output");
+  group->add_flag("--csv", csv, "CSV output");
+  group->add_flag("--md", md, "Markdown output");
+  app.add_flag("--verify", want_verify,
+               "run the samples stored by 'attn-convert --embed-sample' and check them against the numerical "
+               "contract; exit 0 if they pass");
+
+  return cli::run(app, argc, argv, [&]() -> int {
+    using cli::UsageError;
+    bench.threads = cli::parse_uint_list("--threads", threads_text, 1024);
+    auto given = [&](const char* flag) { return app.count(flag) > 0; };
+    const char* bench_flags[] = {"--iters", "--min-time", "--warmup", "--seed", "--tokens", "--decode",
+                                 "--json", "--csv", "--md"};
+    std::string bench_flag;
+    for (const char* f : bench_flags)
+      if (given(f)) bench_flag = f;
+    if (bench.profile && !want_compare && !want_verify) want_bench = true;  // --profile alone benchmarks
+    if (int(want_bench) + int(want_compare) + int(want_verify) > 1)
+      throw UsageError{"--bench, --compare and --verify are separate modes: give one"};
+    if (int(json) + int(csv) + int(md) > 1) throw UsageError{"give one of --json, --csv, --md"};
+    const Format format = json ? Format::Json : csv ? Format::Csv : md ? Format::Markdown : Format::Table;
+    const bool measuring = want_bench || want_compare;
+    if (!measuring && !bench_flag.empty()) throw UsageError{bench_flag + " goes with --bench or --compare"};
+    if (bench.profile && !want_bench) throw UsageError{"--profile goes with --bench"};
+    if (given("--rounds") && !want_compare) throw UsageError{"--rounds goes with --compare"};
+    if (want_compare ? models.size() < 2 : models.size() > 1)
+      throw UsageError{want_compare ? "--compare needs at least two models" : "more than one model given (use --compare)"};
+    if (!output_path.empty() && (measuring || want_verify || input_path.empty()))
+      throw UsageError{"--output goes with --input, to run every item"};
+    if (measuring && bench.tokens > 0 && !input_path.empty())
+      throw UsageError{"--tokens sets the length of synthetic inputs; --input gives its own"};
+    if (bench.threads.size() > 1 && !want_bench) throw UsageError{"a list of thread counts goes with --bench"};
+    if (want_verify && !input_path.empty()) throw UsageError{"--verify runs the embedded samples; it takes no --input"};
+    if (incremental && (measuring || want_verify || input_path.empty()))
+      throw UsageError{"--incremental goes with --input, to run every item token by token"};
+    bench.input_path = input_path;
+    try {
+      if (want_compare) {
+        std::fputs(format_compare(run_compare(models, bench), format).c_str(), stdout);
+        return 0;
+      }
+      if (want_bench) {
+        std::fputs(format_bench(run_bench(models[0], bench), format).c_str(), stdout);
+        return 0;
+      }
+      ModelHandle model;
+      check(attn_model_load_file(models[0].c_str(), &model.model), "loading the model");
+      if (want_verify) return run_verify(model.model, models[0], bench.threads[0], bench.quiet);
+      if (input_path.empty()) {
+        describe(model.model);
+        return 0;
+      }
+      return run_items(model.model, input_path, output_path, bench.threads[0], bench.quiet, incremental);
+    } catch (const Failure& f) {
+      throw std::runtime_error(f.message);
     }
-  }
-  if (models.empty()) {
-    usage(stderr);
-    return 2;
-  }
-  if (bench.profile && !want_compare && !want_verify) want_bench = true;  // --profile alone benchmarks
-  if (int(want_bench) + int(want_compare) + int(want_verify) > 1)
-    throw Failure{"--bench, --compare and --verify are separate modes: give one"};
-  if (formats > 1) throw Failure{"give one of --json, --csv, --md"};
-  const bool measuring = want_bench || want_compare;
-  if (!measuring && !bench_flag.empty()) throw Failure{bench_flag + " goes with --bench or --compare"};
-  if (bench_only_flag && !want_bench) throw Failure{"--profile goes with --bench"};
-  if (rounds_given && !want_compare) throw Failure{"--rounds goes with --compare"};
-  if (want_compare ? models.size() < 2 : models.size() > 1)
-    throw Failure{want_compare ? "--compare needs at least two models" : "more than one model given (use --compare)"};
-  if (!output_path.empty() && (measuring || want_verify || input_path.empty()))
-    throw Failure{"--output goes with --input, to run every item"};
-  if (measuring && bench.tokens > 0 && !input_path.empty())
-    throw Failure{"--tokens sets the length of synthetic inputs; --input gives its own"};
-  if (bench.threads.size() > 1 && !want_bench) throw Failure{"a list of thread counts goes with --bench"};
-  if (want_verify && !input_path.empty()) throw Failure{"--verify runs the embedded samples; it takes no --input"};
-  if (incremental && (measuring || want_verify || input_path.empty()))
-    throw Failure{"--incremental goes with --input, to run every item token by token"};
-  (void)threads_given;
-  bench.input_path = input_path;
-
-  if (want_compare) {
-    std::fputs(format_compare(run_compare(models, bench), format).c_str(), stdout);
-    return 0;
-  }
-  if (want_bench) {
-    std::fputs(format_bench(run_bench(models[0], bench), format).c_str(), stdout);
-    return 0;
-  }
-
-  ModelHandle model;
-  check(attn_model_load_file(models[0].c_str(), &model.model), "loading the model");
-  if (want_verify) return run_verify(model.model, models[0], bench.threads[0], bench.quiet);
-  if (input_path.empty()) {
-    describe(model.model);
-    return 0;
-  }
-  return run_items(model.model, input_path, output_path, bench.threads[0], bench.quiet, incremental);
+  });
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const Failure& f) {
-    std::fprintf(stderr, "attn-infer: error: %s\n", f.message.c_str());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "attn-infer: error: %s\n", e.what());
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return run(argc, argv); }

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli.h"
+
 namespace attn::infer {
 
 namespace {
@@ -78,6 +80,18 @@ std::string markdown_table(const std::vector<std::vector<std::string>>& rows, si
   return out;
 }
 
+// Which attn made an output, and when: every format carries it.
+struct Provenance {
+  std::string version = attn_version(), commit = cli::commit(), date = cli::utc_now();
+  std::string line() const { return "attn " + version + ", commit " + commit + ", " + date; }
+};
+
+void add_provenance(Json& j, const Provenance& p) {
+  j["attn_version"] = p.version;
+  j["commit"] = p.commit;
+  j["date"] = p.date;
+}
+
 std::string threads_text(uint32_t t) { return std::to_string(t) + (t == 1 ? " thread" : " threads"); }
 
 std::vector<std::vector<std::string>> bench_rows(const BenchReport& r) {
@@ -130,12 +144,14 @@ std::string tokens_text(const BenchReport& r) {
 
 std::string bench_json(const BenchReport& r) {
   Json j;
+  add_provenance(j, Provenance());
   j["model"] = r.model;
   j["family"] = r.family;
   j["attention"] = r.attention;
   j["kernel_path"] = r.kernel_path;
   j["cpu"] = r.cpu;
   j["build_type"] = r.build_type;
+  j["input"] = r.input;
   j["load_ms"] = number(r.load_ms);
   j["prepare_ms"] = number(r.prepare_ms);
   j["first_run_ms"] = number(r.first_run_ms);
@@ -176,23 +192,38 @@ std::string bench_json(const BenchReport& r) {
   return j.dump(2) + "\n";
 }
 
+// One row per thread count, carrying what the JSON does: the profile and the
+// decode curve ("position:us_per_token" pairs) belong to the first row.
 std::string bench_csv(const BenchReport& r) {
+  const Provenance p;
   std::string out =
-      "model,family,attention,kernel_path,cpu,build_type,load_ms,prepare_ms,first_run_ms,tokens,threads,iters,"
-      "min_ms,p50_ms,p90_ms,p99_ms,mean_ms,stddev_ms,runs_per_s,peak_rss_mib";
+      "attn_version,commit,date,model,family,attention,kernel_path,cpu,build_type,input,load_ms,prepare_ms,"
+      "first_run_ms,tokens,threads,iters,min_ms,p50_ms,p90_ms,p99_ms,mean_ms,stddev_ms,runs_per_s,peak_rss_mib";
   for (int c = 0; c < ATTN_OP_CLASS_COUNT; ++c) out += std::string(",share_") + attn_op_class_name(attn_op_class(c));
-  out += "\n";
+  out += ",cache_bytes_per_token,prefill_tokens,prefill_tokens_per_s,decode_after,decode_tokens,decode_tokens_per_s,"
+         "decode_curve\n";
   auto g = [](double x) { return printf_string("%.6g", x); };
   for (size_t k = 0; k < r.results.size(); ++k) {
     const ThreadResult& t = r.results[k];
-    out += csv_field(r.model) + "," + csv_field(r.family) + "," + csv_field(r.attention) + "," +
-           csv_field(r.kernel_path) + "," + csv_field(r.cpu) + "," + csv_field(r.build_type) + "," + g(r.load_ms) +
-           "," + g(r.prepare_ms) + "," + g(r.first_run_ms) + "," + (r.tokens >= 0 ? std::to_string(r.tokens) : "") +
-           "," + std::to_string(t.threads) + "," + std::to_string(t.ms.count) + "," + g(t.ms.min) + "," + g(t.ms.p50) +
+    out += csv_field(p.version) + "," + csv_field(p.commit) + "," + p.date + "," + csv_field(r.model) + "," +
+           csv_field(r.family) + "," + csv_field(r.attention) + "," + csv_field(r.kernel_path) + "," +
+           csv_field(r.cpu) + "," + csv_field(r.build_type) + "," + csv_field(r.input) + "," + g(r.load_ms) + "," +
+           g(r.prepare_ms) + "," + g(r.first_run_ms) + "," + (r.tokens >= 0 ? std::to_string(r.tokens) : "") + "," +
+           std::to_string(t.threads) + "," + std::to_string(t.ms.count) + "," + g(t.ms.min) + "," + g(t.ms.p50) +
            "," + g(t.ms.p90) + "," + g(t.ms.p99) + "," + g(t.ms.mean) + "," + g(t.ms.stddev) + "," + g(t.runs_per_s) +
            "," + g(t.peak_rss_mib);
-    // The profile belongs to the first thread count's row.
     for (int c = 0; c < ATTN_OP_CLASS_COUNT; ++c) out += "," + (r.has_profile && k == 0 ? g(r.profile[size_t(c)]) : "");
+    if (k < r.generation.size()) {
+      const GenerationResult& gen = r.generation[k];
+      out += "," + std::to_string(r.cache_bytes_per_token) + "," + std::to_string(r.tokens) + "," +
+             g(gen.prefill_tokens_per_s) + "," + std::to_string(gen.decode_after) + "," +
+             std::to_string(gen.decode_tokens) + "," + g(gen.decode_tokens_per_s) + ",";
+      if (k == 0)
+        for (size_t i = 0; i < r.decode_curve.size(); ++i)
+          out += (i ? " " : "") + std::to_string(r.decode_curve[i].position) + ":" + g(r.decode_curve[i].us_per_token);
+    } else {
+      out += ",,,,,,";
+    }
     out += "\n";
   }
   return out;
@@ -205,6 +236,7 @@ std::string bench_table(const BenchReport& r) {
   out += "kernels    " + r.kernel_path + "\n";
   out += "cpu        " + r.cpu + "\n";
   out += "build      " + r.build_type + "\n";
+  out += "attn       " + Provenance().line() + "\n";
   out += "load       " + ms(r.load_ms) + " ms (map + verify)\n";
   out += "prepare    " + ms(r.prepare_ms) + " ms (plan + weight packing)\n";
   out += "first run  " + ms(r.first_run_ms) + " ms\n\n";
@@ -219,7 +251,7 @@ std::string bench_table(const BenchReport& r) {
 std::string bench_markdown(const BenchReport& r) {
   std::string out;
   out += "**" + r.model + "**: " + r.family + ", " + r.attention + " attention; " + r.kernel_path + " kernels; " + r.cpu +
-         "; " + r.build_type + " build; input " + r.input + tokens_text(r) + "\n\n";
+         "; " + r.build_type + " build; input " + r.input + tokens_text(r) + "; " + Provenance().line() + "\n\n";
   out += "load " + ms(r.load_ms) + " ms, prepare " + ms(r.prepare_ms) + " ms, first run " + ms(r.first_run_ms) + " ms\n\n";
   out += markdown_table(bench_rows(r), 0);
   if (!r.generation.empty())
@@ -247,7 +279,8 @@ std::string compare_header(const CompareReport& r) {
          "input      " + r.input + "\n" +
          "kernels    " + r.kernel_path + "\n" +
          "cpu        " + r.cpu + "\n" +
-         "build      " + r.build_type + "\n";
+         "build      " + r.build_type + "\n" +
+         "attn       " + Provenance().line() + "\n";
 }
 
 const char* kRatioNote =
@@ -269,6 +302,11 @@ std::string format_bench(const BenchReport& r, Format f) {
 std::string format_compare(const CompareReport& r, Format f) {
   if (f == Format::Json) {
     Json j;
+    add_provenance(j, Provenance());
+    j["kernel_path"] = r.kernel_path;
+    j["cpu"] = r.cpu;
+    j["build_type"] = r.build_type;
+    j["input"] = r.input;
     j["compare"] = Json::array();
     for (const CompareEntry& e : r.entries)
       j["compare"].push_back({{"model", e.model},
@@ -283,10 +321,14 @@ std::string format_compare(const CompareReport& r, Format f) {
     return j.dump(2) + "\n";
   }
   if (f == Format::Csv) {
-    std::string out = "model,attention,threads,rounds,runs,p50_ms,ratio,ratio_ci_low,ratio_ci_high\n";
+    const Provenance p;
+    std::string out =
+        "attn_version,commit,date,kernel_path,cpu,build_type,input,model,attention,threads,rounds,runs,p50_ms,ratio,"
+        "ratio_ci_low,ratio_ci_high\n";
     auto g = [](double x) { return printf_string("%.6g", x); };
     for (const CompareEntry& e : r.entries)
-      out += csv_field(e.model) + "," + csv_field(e.attention) + "," + std::to_string(r.threads) + "," +
+      out += csv_field(p.version) + "," + csv_field(p.commit) + "," + p.date + "," + csv_field(r.kernel_path) + "," +
+             csv_field(r.cpu) + "," + csv_field(r.build_type) + "," + csv_field(r.input) + "," + csv_field(e.model) + "," + csv_field(e.attention) + "," + std::to_string(r.threads) + "," +
              std::to_string(r.rounds) + "," + std::to_string(e.runs) + "," + g(e.p50_ms) + "," + g(e.ratio) + "," +
              g(e.ratio_ci_low) + "," + g(e.ratio_ci_high) + "\n";
     return out;
@@ -294,7 +336,7 @@ std::string format_compare(const CompareReport& r, Format f) {
   if (f == Format::Markdown)
     return std::to_string(r.entries.size()) + " models interleaved in " + std::to_string(r.rounds) + " rounds, " +
            threads_text(r.threads) + "; " + r.kernel_path + " kernels; " + r.cpu + "; " + r.build_type +
-           " build; input " + r.input + "\n\n" + markdown_table(compare_rows(r), 2) + "\n" + kRatioNote;
+           " build; input " + r.input + "; " + Provenance().line() + "\n\n" + markdown_table(compare_rows(r), 2) + "\n" + kRatioNote;
   return compare_header(r) + "\n" + text_table(compare_rows(r), 2) + "\n" + kRatioNote;
 }
 

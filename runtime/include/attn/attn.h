@@ -13,7 +13,10 @@
  *
  * Ownership:
  *   - attn_model_load_file maps the file read-only; attn_model_load_memory
- *     copies the caller's bytes, which may be freed once it returns.
+ *     copies the caller's bytes, which may be freed once it returns
+ *     (attn_model_load_memory_flags can use them in place instead).
+ *   - The dense weights are packed once per model, by its first session, and
+ *     shared by every session on it.
  *   - A session holds a reference to its model: attn_model_release and
  *     attn_session_release may be called in any order.
  *   - Strings and shapes returned in attn_tensor_info are owned by the model
@@ -39,10 +42,21 @@
 extern "C" {
 #endif
 
+/* The library's own build defines ATTN_BUILDING_LIBRARY: it exports the
+ * attn_* functions and nothing else. A program using the Windows DLL defines
+ * ATTN_SHARED to import them; elsewhere a consumer needs no definition. */
 #if defined(_WIN32)
+#if defined(ATTN_BUILDING_LIBRARY)
 #define ATTN_API __declspec(dllexport)
+#elif defined(ATTN_SHARED)
+#define ATTN_API __declspec(dllimport)
 #else
+#define ATTN_API
+#endif
+#elif defined(ATTN_BUILDING_LIBRARY)
 #define ATTN_API __attribute__((visibility("default")))
+#else
+#define ATTN_API
 #endif
 
 #define ATTN_VERSION_MAJOR 0
@@ -61,6 +75,8 @@ typedef enum attn_status {
   ATTN_ERROR_IO = 200,               /* cannot open, stat or map the file */
   ATTN_ERROR_INVALID_MODEL = 201,    /* not a valid .attnmodel: structure or meaning */
   ATTN_ERROR_UNSUPPORTED_VERSION = 202, /* a format version this build does not read */
+  /* 4xx: stopped on the caller's request. */
+  ATTN_ERROR_CANCELLED = 400,        /* options.cancel asked a run to stop */
   /* 3xx: the platform could not do it. */
   ATTN_ERROR_OUT_OF_MEMORY = 300,
   ATTN_ERROR_UNSUPPORTED_HARDWARE = 301,
@@ -88,6 +104,26 @@ typedef struct attn_tensor_info {
 
 typedef struct attn_model attn_model;
 typedef struct attn_session attn_session;
+/* Worker threads that sessions can share (attn_thread_pool_create). */
+typedef struct attn_thread_pool attn_thread_pool;
+
+/* What idle worker threads do. */
+typedef enum attn_wait_mode {
+  ATTN_WAIT_SPIN = 0,  /* spin a while for the next operator's work, then sleep: fastest runs */
+  ATTN_WAIT_BLOCK = 1  /* sleep at once: leaves the cores to the app between operators */
+} attn_wait_mode;
+
+/* Called between operators during a run; non-zero stops the run with
+ * ATTN_ERROR_CANCELLED (the outputs are then unset, and a gpt model's cache
+ * keeps only the tokens before that run). */
+typedef int (*attn_cancel_fn)(void* user_data);
+
+/* Which implementation runs the dense layers. */
+typedef enum attn_dense_backend {
+  ATTN_DENSE_AUTO = 0,    /* the kernel path's own GEMM where it measured faster, else XNNPACK */
+  ATTN_DENSE_GEMM = 1,    /* the kernel path's own GEMM for every layer (XNNPACK where it has none) */
+  ATTN_DENSE_XNNPACK = 2  /* XNNPACK for every layer */
+} attn_dense_backend;
 
 /* Options carry their own size so that fields can be added later: set
  * struct_size = sizeof(attn_session_options) after attn_session_options_init. */
@@ -99,6 +135,22 @@ typedef struct attn_session_options {
   /* Non-zero: time each operator class during runs (attn_session_profile).
    * Costs two clock reads per operator. */
   uint32_t profile;
+  /* The fields below are read only when struct_size covers them. */
+  /* The kernel path, by name ("scalar", "avx2", "avx512", "neon"; see
+   * attn_kernel_paths()); NULL for the best this CPU has. A path this build
+   * or CPU lacks is ATTN_ERROR_UNSUPPORTED_HARDWARE. */
+  const char* kernel_path;
+  uint32_t dense; /* an attn_dense_backend (a plain integer: any value can be checked) */
+  /* Checked between operators; NULL for none. */
+  attn_cancel_fn cancel;
+  void* cancel_data;
+  /* A pool shared with other sessions: the session runs on its threads
+   * (threads is then ignored); NULL for a pool of the session's own when
+   * threads > 1. Sessions running at once on one pool take turns at each
+   * operator's parallel part. */
+  attn_thread_pool* pool;
+  /* The session's own pool's idle workers: an attn_wait_mode. */
+  uint32_t wait;
 } attn_session_options;
 
 /* Operator classes for profiling. */
@@ -202,6 +254,37 @@ ATTN_API attn_status attn_session_cache_info(const attn_session* session, size_t
  * options.profile. */
 ATTN_API attn_status attn_session_profile(const attn_session* session, double* out_seconds, uint64_t* out_runs);
 ATTN_API attn_status attn_session_profile_reset(attn_session* session);
+
+/* --- Loading without a copy ---------------------------------------------- */
+
+/* attn_model_load_memory_flags: ATTN_LOAD_NO_COPY uses the caller's bytes in
+ * place instead of copying them. They must start at a 64-byte aligned
+ * address, and stay alive and unchanged until the model and every session on
+ * it are released. */
+#define ATTN_LOAD_NO_COPY 1u
+ATTN_API attn_status attn_model_load_memory_flags(const void* data, size_t size, uint32_t flags,
+                                                  attn_model** out_model);
+/* Maps `length` bytes at `offset` of an open regular file: a model stored
+ * inside another file, such as an uncompressed asset of an Android APK
+ * (AAsset_openFileDescriptor gives the fd, offset and length). offset must be
+ * a multiple of 64; the caller may close fd once this returns. */
+ATTN_API attn_status attn_model_load_fd(int fd, uint64_t offset, uint64_t length, attn_model** out_model);
+
+/* --- Thread pools -------------------------------------------------------- */
+
+/* A pool of `threads` threads counting the caller's (threads - 1 workers;
+ * 0 = one per core), for sessions to share through options.pool. Release it
+ * after the sessions that use it, or before: they keep it alive. */
+ATTN_API attn_status attn_thread_pool_create(uint32_t threads, uint32_t wait /* attn_wait_mode */,
+                                             attn_thread_pool** out_pool);
+ATTN_API void attn_thread_pool_release(attn_thread_pool* pool);
+
+/* --- Library information ------------------------------------------------ */
+
+/* The kernel paths this build has and this CPU can run, comma-separated, the
+ * best last (e.g. "scalar,avx2,avx512"); attn_kernel_path() is the one in
+ * use. */
+ATTN_API const char* attn_kernel_paths(void);
 
 /* --- Text: tokenizer and sampling ----------------------------------------
  *

@@ -4,8 +4,10 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
+#include "../error.h"
 #include "kernels.h"
 
 #if defined(__aarch64__)
@@ -43,8 +45,10 @@ std::vector<const Kernels*> detect() {
   if (aarch64_has_neon()) paths.push_back(&neon_kernels());
 #endif
   if (!cpuinfo_initialize()) return paths;  // features unknown: stay portable
-#if defined(__x86_64__)
+#if defined(__x86_64__) && defined(ATTN_HAVE_AVX2)  // CMake's ATTN_KERNEL_AVX2
   if (cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3()) paths.push_back(&avx2_kernels());
+#endif
+#if defined(__x86_64__) && defined(ATTN_HAVE_AVX512)  // CMake's ATTN_KERNEL_AVX512
   if (cpuinfo_has_x86_avx512f()) paths.push_back(&avx512_kernels());
 #endif
   return paths;
@@ -69,6 +73,17 @@ const Kernels& select() {
 const Kernels& kernels() {
   static const Kernels& chosen = select();
   return chosen;
+}
+
+const Kernels& kernels_by_name(const char* name) {
+  if (!name) return kernels();
+  std::string names;
+  for (const Kernels* k : paths()) {
+    if (std::strcmp(k->path, name) == 0) return *k;
+    names += (names.empty() ? "" : ", ") + std::string(k->path);
+  }
+  fail(ATTN_ERROR_UNSUPPORTED_HARDWARE,
+       "kernel path '" + std::string(name) + "' is not available in this build on this CPU (there are: " + names + ")");
 }
 
 const Kernels* const* available_kernel_paths(size_t* count) {

@@ -82,6 +82,10 @@ struct Kernels {
 // is supported.
 const Kernels& kernels();
 
+// The available path called `name` (a session's options.kernel_path), or
+// kernels() when name is null. Throws attn::Error naming the paths there are.
+const Kernels& kernels_by_name(const char* name);
+
 // Every path compiled into this build and supported by this CPU (scalar
 // first). Tests run each against the scalar reference.
 const Kernels* const* available_kernel_paths(size_t* count);

@@ -1,0 +1,94 @@
+#include "packed_weights.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "error.h"
+#include "kernels/kernels.h"
+#include "model.h"
+
+namespace attn {
+
+namespace {
+
+// Drops the whole pages inside [data, data + bytes) from the process's
+// resident set. Only for a read-only file mapping: there the pages are
+// read again from the file if touched; anonymous memory would be zeroed.
+void drop_pages(const void* data, size_t bytes) {
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (page_size <= 0) return;
+  const uintptr_t page = uintptr_t(page_size);
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) / page * page;
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);  // advice: failure is harmless
+}
+
+// The whole pages inside [data, data + bytes), or {0, 0}.
+std::pair<uintptr_t, size_t> inner_pages(const void* data, size_t bytes) {
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (page_size <= 0) return {0, 0};
+  const uintptr_t page = uintptr_t(page_size);
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) / page * page;
+  return end > begin ? std::make_pair(begin, size_t(end - begin)) : std::make_pair(uintptr_t(0), size_t(0));
+}
+
+// Maps a file mapping's pages in one call instead of a fault per page:
+// packing a large model otherwise spends as long in page faults as in
+// copying. Advice only.
+void populate(const void* data, size_t bytes) {
+#ifdef MADV_POPULATE_READ
+  const auto pages = inner_pages(data, bytes);
+  if (pages.second) madvise(reinterpret_cast<void*>(pages.first), pages.second, MADV_POPULATE_READ);
+#else
+  (void)data, (void)bytes;
+#endif
+}
+
+constexpr size_t kHugePage = size_t(2) << 20;
+
+// Packed weights of 2 MiB or more go in transparent huge pages where the
+// system allows them: a fault and a TLB entry per 2 MiB instead of per 4 KiB.
+float* allocate_packed(size_t bytes) {
+  if (bytes < kHugePage) return static_cast<float*>(std::aligned_alloc(64, bytes));
+  void* p = std::aligned_alloc(kHugePage, (bytes + kHugePage - 1) / kHugePage * kHugePage);
+#ifdef MADV_HUGEPAGE
+  if (p) madvise(p, bytes, MADV_HUGEPAGE);  // advice only
+#endif
+  return static_cast<float*>(p);
+}
+
+}  // namespace
+
+PackedWeights::~PackedWeights() {
+  for (auto& entry : packed_) std::free(entry.second);
+}
+
+const float* PackedWeights::get(const Kernels& k, int index, const ConstTensor& w, bool drop_source) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  float*& packed = packed_[{&k, index}];
+  if (packed) return packed;
+  const size_t n = size_t(w.shape[0]), depth = size_t(w.shape[1]);
+  const size_t bytes = (k.gemm_packed_floats(n, depth) * 4 + 63) / 64 * 64;
+  packed = allocate_packed(bytes);
+  if (!packed) {
+    packed_.erase({&k, index});
+    fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate packed weights for tensor '" + w.name + "'");
+  }
+  if (drop_source) populate(w.data, w.count * sizeof(float));
+  k.gemm_pack(w.data, n, depth, packed);
+  bytes_ += bytes;
+  if (drop_source) drop_pages(w.data, w.count * sizeof(float));
+  return packed;
+}
+
+size_t PackedWeights::bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return bytes_;
+}
+
+}  // namespace attn

@@ -1,0 +1,97 @@
+#include "cli.h"
+
+#include <attn/attn.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+#include "attn_build_info.h"
+
+namespace attn::cli {
+
+const char* commit() { return ATTN_COMMIT; }
+
+const char* build_type() {
+  static const std::string type = ATTN_BUILD_TYPE;
+  return type.empty() ? "unspecified" : type.c_str();
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+std::string version_text(const std::string& tool) {
+  return tool + " (attn " + attn_version() + ", commit " + commit() + ", " + build_type() + " build)\n" +
+         "kernel paths " + attn_kernel_paths() + "; in use " + attn_kernel_path() + "\n";
+}
+
+namespace {
+
+// CLI11's failure message as one line, with the hint.
+
+std::string first_line(const std::string& text) {
+  const size_t end = text.find('\n');
+  return end == std::string::npos ? text : text.substr(0, end);
+}
+
+}  // namespace
+
+void configure(CLI::App& app, const std::string& tool) {
+  app.name(tool);
+  app.set_version_flag("--version", [tool] { return version_text(tool); }, "print the version, commit, build type and kernel paths");
+  app.get_formatter()->column_width(28);
+  app.allow_windows_style_options(false);
+}
+
+int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
+  const std::string tool = app.get_name();
+  auto usage = [&](const std::string& message) {
+    std::fprintf(stderr, "%s: error: %s (see '%s --help')\n", tool.c_str(), first_line(message).c_str(), tool.c_str());
+    return int(kUsage);
+  };
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return kOk;
+  } catch (const CLI::CallForVersion& v) {
+    std::fputs(v.what(), stdout);
+    return kOk;
+  } catch (const CLI::ParseError& e) {
+    return usage(e.what());
+  }
+  try {
+    return body();
+  } catch (const UsageError& e) {
+    return usage(e.message);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: error: %s\n", tool.c_str(), e.what());
+  }
+  return kFailure;
+}
+
+std::vector<uint32_t> parse_uint_list(const std::string& flag, const std::string& text, uint32_t max) {
+  std::vector<uint32_t> list;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long x = std::strtoull(item.c_str(), &end, 10);
+    if (item.empty() || item[0] == '-' || !end || *end || errno || x > max)
+      throw UsageError{flag + " takes integers in 0.." + std::to_string(max) + " separated by commas, got '" + text + "'"};
+    list.push_back(uint32_t(x));
+    if (comma == std::string::npos) return list;
+    start = comma + 1;
+  }
+}
+
+}  // namespace attn::cli

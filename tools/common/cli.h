@@ -1,0 +1,45 @@
+// What the command-line tools share: CLI11 parsing with one set of
+// conventions, --version, and the provenance every output carries.
+//
+// Exit codes: 0 success, 1 the work failed, 2 a usage mistake. A usage
+// mistake prints one line, "TOOL: error: MESSAGE", and a hint to --help.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace attn::cli {
+
+enum ExitCode { kOk = 0, kFailure = 1, kUsage = 2 };
+
+// A usage mistake found after parsing (e.g. two flags that exclude each other).
+struct UsageError {
+  std::string message;
+};
+
+// The build's provenance: the library version, the source commit and the
+// build type.
+const char* commit();
+const char* build_type();
+
+// "2026-12-01T21:30:00Z": when an output was made.
+std::string utc_now();
+
+// "TOOL attn VERSION (commit C, TYPE build)\nkernel paths ..., in use ...".
+std::string version_text(const std::string& tool);
+
+// Sets the tools' conventions on an app: --version, and usage errors as one
+// line. Call before adding options.
+void configure(CLI::App& app, const std::string& tool);
+
+// Parses argv and runs `body`; maps every outcome to an exit code: help and
+// --version exit 0, a CLI11 error or UsageError 2, any other exception 1
+// (printed as "TOOL: error: MESSAGE").
+int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
+
+// A validator for comma-separated lists of non-negative integers, e.g. 1,2,4.
+std::vector<uint32_t> parse_uint_list(const std::string& flag, const std::string& text, uint32_t max);
+
+}  // namespace attn::cli
