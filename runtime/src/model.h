@@ -21,6 +21,9 @@ class ModelBytes {
  public:
   static std::unique_ptr<ModelBytes> map_file(const std::string& path);
   static std::unique_ptr<ModelBytes> copy(const void* data, size_t size);
+  // Bytes the caller keeps alive and owns (the converter checks its own
+  // output with the loader this way, without a copy).
+  static std::unique_ptr<ModelBytes> borrow(const void* data, size_t size);
   ~ModelBytes();
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
@@ -30,6 +33,7 @@ class ModelBytes {
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
   bool mapped_ = false;
+  bool owned_ = true;
 };
 
 struct ConstTensor {

@@ -8,10 +8,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 #include <numeric>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "escape.h"
 
 namespace {
 
@@ -201,7 +204,10 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const Failure& f) {
-    std::fprintf(stderr, "attn-generate: error: %s\n", f.message.c_str());
+    std::fprintf(stderr, "attn-generate: error: %s\n", attn::text::terminal_safe(f.message).c_str());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "attn-generate: error: out of memory for the prompt's tokens and the generated text\n");
     return 1;
   }
 }
