@@ -5,7 +5,8 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
 # SECONDS per target (default 60); TARGETs among model_loader, safetensors,
-# config and npy (default all four). Seeds come from tests/data/fixtures (the
+# config, npy and model_generator (default all five; model_generator builds
+# its models from the input's bytes and starts from an empty corpus). Seeds come from tests/data/fixtures (the
 # .attnmodel seeds are converted from them; the .npy seeds are the fixtures'
 # inputs and expected outputs plus numpy-written files of every form from
 # tests/npy_forms.py) and tests/data/regressions; the corpus grows
@@ -24,7 +25,7 @@ root=$PWD
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(model_loader safetensors config npy)
+[ ${#targets[@]} -eq 0 ] && targets=(model_loader safetensors config npy model_generator)
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 nice_level=${FUZZ_NICE:-19}
 jobs=${FUZZ_JOBS:-2}
@@ -43,7 +44,7 @@ fixtures=$root/tests/data/fixtures
 regressions=$root/tests/data/regressions
 seeds=$build/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds"/{model_loader,safetensors,config,npy} "$build/logs"
+mkdir -p "$seeds"/{model_loader,safetensors,config,npy,model_generator} "$build/logs"
 for dir in "$fixtures"/*/; do
   name=$(basename "$dir")
   cp "$dir/model.safetensors" "$seeds/safetensors/$name.safetensors"
@@ -54,7 +55,7 @@ for dir in "$fixtures"/*/; do
   fi
 done
 /usr/bin/python3 "$root/tests/npy_forms.py" "$seeds/npy" >/dev/null
-for t in model_loader safetensors config npy; do
+for t in model_loader safetensors config npy model_generator; do
   if [ -d "$regressions/$t" ]; then
     find "$regressions/$t" -type f ! -name '*.md' -exec cp {} "$seeds/$t/" \;
   fi
@@ -73,6 +74,7 @@ for t in "${targets[@]}"; do
     config) extra+=(-dict="$root/tests/fuzz/config.dict" -max_len=4096) ;;
     safetensors) extra+=(-dict="$root/tests/fuzz/safetensors.dict" -max_len=262144) ;;
     model_loader) extra+=(-max_len=262144) ;;
+    model_generator) extra+=(-max_len=4096) ;;
     npy) extra+=(-dict="$root/tests/fuzz/npy.dict" -max_len=16384) ;;
     *) echo "fuzz.sh: unknown target '$t'" >&2; exit 2 ;;
   esac
