@@ -11,7 +11,11 @@
 #include <random>
 #include <string>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "config.h"
+#include "files.h"
 #include "convert.h"
 #include "memory_plan.h"
 #include "sample_items.h"
@@ -292,4 +296,18 @@ TEST_CASE("config.json: duplicate keys and unsigned numbers that do not fit") {
   CHECK_THROWS_WITH(convert::parse_config(R"({"family":"gpt","attention":"standard","d_model":18446744073709551615,
       "heads":4,"layers":2,"mlp_dim":64,"context":16,"activation":"gelu","vocab_size":64})", "config.json"),
                     doctest::Contains("field 'd_model' is 18446744073709551615"));
+}
+
+TEST_CASE("class 7: every reader refuses a FIFO without blocking on it") {
+  // No writer ever opens the FIFO: a blocking open would hang the test.
+  const std::string fifo = std::string(ATTN_TEST_OUTPUT_DIR) + "/hostile_fifo";
+  unlink(fifo.c_str());
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  attn_model* model = nullptr;
+  CHECK(attn_model_load_file(fifo.c_str(), &model) == ATTN_ERROR_IO);
+  CHECK(message().find("is not a regular file") != std::string::npos);
+  CHECK_THROWS_WITH(convert::read_file(fifo), doctest::Contains("is not a regular file"));
+  CHECK_THROWS_WITH(files::Mapping{fifo}, doctest::Contains("is not a regular file"));
+  CHECK_THROWS_WITH(npy::read(fifo), doctest::Contains("is not a regular file"));
+  unlink(fifo.c_str());
 }

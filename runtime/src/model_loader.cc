@@ -40,7 +40,9 @@ ModelBytes::~ModelBytes() {
 }
 
 std::unique_ptr<ModelBytes> ModelBytes::map_file(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking, so that a FIFO or a device cannot block the open before
+  // fstat refuses it; only mmap reads the file.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) fail(ATTN_ERROR_IO, "cannot open '" + path + "': " + std::strerror(errno));
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
