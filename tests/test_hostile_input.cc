@@ -156,19 +156,20 @@ TEST_CASE("class 2: no op works on more rows than max_tokens declares") {
 }
 
 TEST_CASE("class 3: planning and checks are O(n log n) in the counts a file sets") {
-  SUBCASE("memory planning of 2^17 buffers, checked for overlap by a sweep") {
+  SUBCASE("memory planning of 2^18 buffers, checked for overlap by a sweep") {
     // The old planner compared each buffer with every placed one: about
-    // 10 s for the 32k ops of a crafted file. This is four times the buffers.
+    // 10 s for the 32k ops of a crafted file (about 65k buffers); this is
+    // four times as many, which it would take minutes for.
     std::mt19937 rng(21);
     const int steps = 1 << 15;
     std::vector<BufferRequest> req;
-    for (int i = 0; i < (1 << 17); ++i) {
+    for (int i = 0; i < (1 << 18); ++i) {
       const int first = int(rng() % steps);
       req.push_back({1 + rng() % 4096, first, std::min(steps - 1, first + int(rng() % 8))});
     }
     const auto start = std::chrono::steady_clock::now();
     const MemoryPlan plan = plan_memory(req);
-    CHECK(seconds_since(start) < 5.0);
+    CHECK(seconds_since(start) < 20.0);
     // Buffers born at a step must not overlap any live one: live intervals by offset.
     std::vector<size_t> order(req.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -229,7 +230,10 @@ TEST_CASE("class 3: planning and checks are O(n log n) in the counts a file sets
     CHECK(convert::read_safetensors(header_of(keys, false), "big.safetensors").size() == size_t(keys));
     CHECK_THROWS_WITH(convert::read_safetensors(header_of(keys, true), "big.safetensors"),
                       doctest::Contains("the key 't7' appears twice"));
-    CHECK(seconds_since(start) < 20.0);
+    // About 1.3 s of CPU natively and 15 s under qemu; the quadratic checks
+    // (a linear search per key, and nlohmann's callback scanning the whole
+    // object at each entry's end) did not finish in 20 s natively.
+    CHECK(seconds_since(start) < 60.0);
   }
 }
 
