@@ -18,25 +18,54 @@ namespace {
 using attn::OpInfo;
 using attn::OpKind;
 
-// Sizes mostly small (so models run), sometimes at or past a limit.
+// Sizes mostly from a few small widths (so that ops connect and models run),
+// sometimes zero, -1 in the wrong place, or at or past a limit.
 int64_t dim(FuzzedDataProvider& in) {
-  switch (in.ConsumeIntegralInRange(0, 15)) {
-    case 0: return -1;
-    case 1: return 0;
-    case 2: return in.PickValueInArray<int64_t>({int64_t{1} << 20, int64_t{1} << 24, (int64_t{1} << 24) + 1, 65536, 65537});
-    default: return in.ConsumeIntegralInRange<int64_t>(1, 9);
+  // FuzzedDataProvider gives the range's minimum once the input is used
+  // up: the common, valid choices sit there.
+  switch (in.ConsumeIntegralInRange(0, 63)) {
+    case 63: return -1;
+    case 62: return 0;
+    case 61: return in.PickValueInArray<int64_t>({int64_t{1} << 20, int64_t{1} << 24, (int64_t{1} << 24) + 1, 65536, 65537});
+    case 60: return in.ConsumeIntegralInRange<int64_t>(1, 9);
+    default: return in.PickValueInArray<int64_t>({2, 4, 8});
   }
 }
 
-std::vector<int64_t> shape(FuzzedDataProvider& in, size_t max_rank) {
-  std::vector<int64_t> s(in.ConsumeIntegralInRange<size_t>(0, max_rank));
+// Mostly [n, d] with n free or max_tokens; sometimes any rank.
+std::vector<int64_t> value_shape(FuzzedDataProvider& in, int64_t max_tokens, attn_dtype dtype) {
+  const int form = in.ConsumeIntegralInRange(0, 31);
+  if (dtype == ATTN_DTYPE_I32 && form < 31) return {in.ConsumeBool() ? max_tokens : -1};
+  if (form < 28) return {in.ConsumeBool() ? max_tokens : -1, dim(in)};
+  if (form < 31) return {dim(in)};
+  std::vector<int64_t> s(in.ConsumeIntegralInRange<size_t>(0, 4));
   for (int64_t& d : s) d = dim(in);
   return s;
 }
 
+// Weights shaped as the ops want them for d in {2, 4, 8}, or anything small.
+std::vector<int64_t> tensor_shape(FuzzedDataProvider& in, int64_t max_tokens) {
+  const int64_t d = in.PickValueInArray<int64_t>({2, 4, 8});
+  const int64_t L = std::max<int64_t>(1, std::min<int64_t>(max_tokens, 16));
+  switch (in.ConsumeIntegralInRange(0, 8)) {
+    case 0: return {d};
+    case 1: return {d, d};
+    case 2: return {2 * d, d};
+    case 3: return {3 * d, d};
+    case 4: return {L, L};
+    case 5: return {L, d};
+    case 6: return {in.ConsumeIntegralInRange<int64_t>(1, 20), d};
+    default: {
+      std::vector<int64_t> s(in.ConsumeIntegralInRange<size_t>(1, 3));
+      for (int64_t& x : s) x = in.ConsumeIntegralInRange<int64_t>(1, 12);
+      return s;
+    }
+  }
+}
+
 // A value index: sometimes absent (-1) or one past the end (the loader refuses both).
 int index_or_none(FuzzedDataProvider& in, size_t count) {
-  if (count == 0 || in.ConsumeIntegralInRange(0, 7) == 0) return in.ConsumeBool() ? -1 : int(count);
+  if (count == 0 || in.ConsumeIntegralInRange(0, 7) == 7) return in.ConsumeBool() ? -1 : int(count);
   return int(in.ConsumeIntegralInRange<size_t>(0, count - 1));
 }
 
@@ -49,22 +78,20 @@ int tensor_or_none(FuzzedDataProvider& in, size_t count) {
 
 attn::convert::Graph generate(FuzzedDataProvider& in) {
   attn::convert::Graph g;
-  g.max_tokens = in.ConsumeIntegralInRange(0, 9) == 0 ? in.ConsumeIntegral<int32_t>() : in.ConsumeIntegralInRange(1, 12);
+  g.max_tokens = in.ConsumeIntegralInRange(0, 15) == 15 ? in.ConsumeIntegral<int32_t>() : in.ConsumeIntegralInRange(1, 12);
   const size_t tensors = in.ConsumeIntegralInRange<size_t>(0, 12);
   for (size_t i = 0; i < tensors; ++i) {
-    std::vector<int64_t> s = shape(in, 3);
+    const std::vector<int64_t> s = tensor_shape(in, g.max_tokens);
     size_t count = 1;
-    for (int64_t& d : s) {
-      d = std::max<int64_t>(1, std::min<int64_t>(d, 64));  // real data: keep it small
-      count *= size_t(d);
-    }
+    for (int64_t d : s) count *= size_t(d);
     const float fill = in.ConsumeFloatingPointInRange(-2.0f, 2.0f);
     g.tensors.push_back({"t" + std::to_string(i), s, std::vector<float>(count, fill)});
   }
   const size_t values = in.ConsumeIntegralInRange<size_t>(1, 12);
-  for (size_t i = 0; i < values; ++i)
-    g.values.push_back({"v" + std::to_string(i), in.ConsumeIntegralInRange(0, 4) == 0 ? ATTN_DTYPE_I32 : ATTN_DTYPE_F32,
-                        shape(in, 4)});
+  for (size_t i = 0; i < values; ++i) {
+    const attn_dtype dtype = in.ConsumeIntegralInRange(0, 4) == 0 ? ATTN_DTYPE_I32 : ATTN_DTYPE_F32;
+    g.values.push_back({"v" + std::to_string(i), dtype, value_shape(in, g.max_tokens, dtype)});
+  }
   g.inputs = {index_or_none(in, values)};
   if (in.ConsumeBool()) g.inputs.push_back(index_or_none(in, values));
   const size_t ops = in.ConsumeIntegralInRange<size_t>(0, 10);
@@ -80,11 +107,11 @@ attn::convert::Graph generate(FuzzedDataProvider& in) {
     op.channels = in.ConsumeIntegralInRange(0, 4), op.height = in.ConsumeIntegralInRange(0, 12);
     op.width = in.ConsumeIntegralInRange(0, 12), op.patch = in.ConsumeIntegralInRange(0, 6);
     op.activation = attn::Activation(in.ConsumeIntegralInRange(0, 3));
-    op.eps = in.PickValueInArray<float>({1e-5f, 0.0f, -1.0f, 1.0f, 1e-45f, __builtin_nanf("")});
+    op.eps = in.PickValueInArray<float>({1e-5f, 1e-5f, 1e-5f, 0.0f, -1.0f, 1.0f, 1e-45f, __builtin_nanf("")});
     op.variant = attn::Variant(in.ConsumeIntegralInRange(0, 3));
-    op.heads = in.ConsumeIntegralInRange(0, 5), op.head_dim = in.ConsumeIntegralInRange(0, 9);
-    op.pad_id = in.ConsumeIntegralInRange(-1, 3);
-    op.scale = in.PickValueInArray<float>({0.5f, 0.0f, -1.0f, __builtin_inff(), 1e30f});
+    op.heads = in.ConsumeIntegralInRange(0, 4), op.head_dim = in.PickValueInArray({0, 1, 2, 4, 8, 3});
+    op.pad_id = in.ConsumeBool() ? -1 : in.ConsumeIntegralInRange(0, 3);
+    op.scale = in.PickValueInArray<float>({0.5f, 0.5f, 0.5f, 0.0f, -1.0f, __builtin_inff(), 1e30f});
     op.causal = in.ConsumeBool();
     op.pool_cls = in.ConsumeBool();
     g.ops.push_back(op);
