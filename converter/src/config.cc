@@ -2,7 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model_limits.h"
 #include "safetensors.h"
+#include "strict_json.h"
 
 namespace attn::convert {
 
@@ -10,8 +12,10 @@ namespace {
 
 using nlohmann::json;
 
+// Widths stay well below the loader's dimension limit so that the widest
+// weight, [3 d, d] or [mlp_dim, d], stays within its element limit.
 constexpr int64_t kMaxDim = int64_t{1} << 20;
-constexpr int64_t kMaxHeads = 1024;  // the runtime loader's limit
+using limits::kMaxHeads;
 
 class Reader {
  public:
@@ -33,6 +37,9 @@ class Reader {
       throw error(field, "is missing");
     }
     if (!v->is_number_integer()) throw error(field, "must be an integer, got " + v->dump());
+    // An unsigned number above 2^63 - 1 would read back negative.
+    if (v->is_number_unsigned() && v->get<uint64_t>() > uint64_t(hi))
+      throw error(field, "is " + v->dump() + ", outside " + std::to_string(lo) + ".." + std::to_string(hi));
     const int64_t x = v->get<int64_t>();
     if (x < lo || x > hi)
       throw error(field, "is " + std::to_string(x) + ", outside " + std::to_string(lo) + ".." + std::to_string(hi));
@@ -80,9 +87,9 @@ void read_hugging_face_gpt2(const Reader& r, ModelConfig& c) {
   c.from_hugging_face = true;
   c.d_model = r.integer("n_embd", 1, kMaxDim);
   c.heads = r.integer("n_head", 1, kMaxHeads);
-  c.layers = r.integer("n_layer", 1, 4096);
-  c.context = r.integer("n_positions", 1, 1 << 16);
-  c.vocab_size = r.integer("vocab_size", 1, 1 << 24);
+  c.layers = r.integer("n_layer", 1, int64_t(limits::kMaxLayers));
+  c.context = r.integer("n_positions", 1, limits::kMaxTokens);
+  c.vocab_size = r.integer("vocab_size", 1, limits::kMaxVocab);
   const int64_t inner_default = 4 * c.d_model;
   c.mlp_dim = r.integer("n_inner", 1, kMaxDim, &inner_default);
   const std::string act = r.choice("activation_function", {"gelu_new", "gelu_pytorch_tanh", "gelu", "relu"}, "gelu_new");
@@ -100,12 +107,7 @@ void read_hugging_face_gpt2(const Reader& r, ModelConfig& c) {
 }  // namespace
 
 ModelConfig parse_config(const std::string& text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    throw InputError(source + ": not valid JSON: " + e.what());
-  }
+  const json j = parse_strict_json(text.data(), text.data() + text.size(), source);
   if (!j.is_object()) throw InputError(source + ": not a JSON object");
   Reader r(j, source);
   ModelConfig c;
@@ -116,9 +118,9 @@ ModelConfig parse_config(const std::string& text, const std::string& source) {
     c.attention = r.choice("attention", {"standard", "optimized", "efficient", "super"});
     c.d_model = r.integer("d_model", 1, kMaxDim);
     c.heads = r.integer("heads", 1, kMaxHeads);
-    c.layers = r.integer("layers", 1, 4096);
+    c.layers = r.integer("layers", 1, int64_t(limits::kMaxLayers));
     c.mlp_dim = r.integer("mlp_dim", 1, kMaxDim);
-    c.context = r.integer("context", 1, 1 << 16);
+    c.context = r.integer("context", 1, limits::kMaxTokens);
     c.activation = r.choice("activation", {"gelu", "gelu_tanh", "relu"});
     c.norm_first = r.boolean("norm_first", true);
     c.layer_norm_eps = r.number("layer_norm_eps", 1e-5);
@@ -128,18 +130,18 @@ ModelConfig parse_config(const std::string& text, const std::string& source) {
       const json* size = r.find("image_size");
       if (!size) throw r.error("image_size", "is missing");
       if (size->is_number_integer()) size = nullptr;  // a square image given as one number
-      const int64_t side = size ? 0 : r.integer("image_size", 1, 1 << 14);
+      const int64_t side = size ? 0 : r.integer("image_size", 1, limits::kMaxImageSide);
       if (size && (!size->is_array() || size->size() != 2 || !(*size)[0].is_number_integer() ||
                    !(*size)[1].is_number_integer()))
         throw r.error("image_size", "must be [H, W]");
       c.image_h = size ? (*size)[0].get<int64_t>() : side;
       c.image_w = size ? (*size)[1].get<int64_t>() : side;
-      if (c.image_h < 1 || c.image_w < 1 || c.image_h > (1 << 14) || c.image_w > (1 << 14))
+      if (c.image_h < 1 || c.image_w < 1 || c.image_h > limits::kMaxImageSide || c.image_w > limits::kMaxImageSide)
         throw r.error("image_size", "must hold two sizes in 1..16384");
-      c.channels = r.integer("channels", 1, 64);
-      c.patch_size = r.integer("patch_size", 1, 1 << 14);
+      c.channels = r.integer("channels", 1, limits::kMaxChannels);
+      c.patch_size = r.integer("patch_size", 1, limits::kMaxImageSide);
       c.pool = r.choice("pool", {"cls", "mean"});
-      c.num_classes = r.integer("num_classes", 1, 1 << 24);
+      c.num_classes = r.integer("num_classes", 1, limits::kMaxClasses);
       if (c.image_h % c.patch_size || c.image_w % c.patch_size)
         throw r.error("patch_size", "(" + std::to_string(c.patch_size) + ") does not divide image_size [" +
                                         std::to_string(c.image_h) + ", " + std::to_string(c.image_w) + "]");
@@ -148,13 +150,13 @@ ModelConfig parse_config(const std::string& text, const std::string& source) {
         throw r.error("context", "is " + std::to_string(c.context) + ", but the image gives " + std::to_string(tokens) +
                                      " tokens ((H/p)·(W/p)" + (c.pool == "cls" ? " + 1 class token)" : ")"));
     } else if (c.family == "text") {
-      c.vocab_size = r.integer("vocab_size", 1, 1 << 24);
-      c.num_classes = r.integer("num_classes", 1, 1 << 24);
+      c.vocab_size = r.integer("vocab_size", 1, limits::kMaxVocab);
+      c.num_classes = r.integer("num_classes", 1, limits::kMaxClasses);
       const int64_t zero = 0, none = -1;
       c.pre_logits = r.integer("pre_logits", 0, kMaxDim, &zero);
       c.pad_id = r.integer("pad_id", -1, c.vocab_size - 1, &none);
     } else {
-      c.vocab_size = r.integer("vocab_size", 1, 1 << 24);
+      c.vocab_size = r.integer("vocab_size", 1, limits::kMaxVocab);
       c.weight_layout = r.choice("weight_layout", {"linear", "conv1d"}, "linear");
     }
   }

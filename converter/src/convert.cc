@@ -1,5 +1,8 @@
 #include "convert.h"
 
+#include "error.h"
+#include "model.h"
+
 #include <cmath>
 
 #include "random_init.h"
@@ -30,6 +33,14 @@ ConvertResult convert_tensors(const std::string& config_text, ModelConfig config
                      " tokens, more than the model's vocab_size of " + std::to_string(result.config.vocab_size));
   ModelMetadata md{config_text, source, options.tokenizer};
   result.file = serialize_model(result.config, graph, md, embedded);
+  // The runtime's loader is the one judge of what a model may hold
+  // (model_limits.h): a file it would refuse is never written. (A copy: the
+  // loader takes bytes in place only at a 64-byte aligned address.)
+  try {
+    load_model(ModelBytes::copy(result.file.data(), result.file.size()));
+  } catch (const Error& e) {
+    throw InputError(std::string("the converted model would not load: ") + e.what());
+  }
   return result;
 }
 
@@ -38,10 +49,16 @@ ConvertResult convert_tensors(const std::string& config_text, ModelConfig config
 ConvertResult convert(const std::vector<uint8_t>& checkpoint, const std::string& checkpoint_name,
                       const std::string& config_text, const std::string& config_name, const BuildOptions& options,
                       const SampleRequest* samples) {
+  return convert(checkpoint.data(), checkpoint.size(), checkpoint_name, config_text, config_name, options, samples);
+}
+
+ConvertResult convert(const uint8_t* checkpoint, size_t checkpoint_size, const std::string& checkpoint_name,
+                      const std::string& config_text, const std::string& config_name, const BuildOptions& options,
+                      const SampleRequest* samples) {
   ModelConfig config = parse_config(config_text, config_name);
-  TensorMap tensors = read_safetensors(checkpoint, checkpoint_name);
-  return convert_tensors(config_text, std::move(config), std::move(tensors),
-                         sha256_hex(checkpoint.data(), checkpoint.size()), options, samples);
+  TensorMap tensors = read_safetensors(checkpoint, checkpoint_size, checkpoint_name);
+  return convert_tensors(config_text, std::move(config), std::move(tensors), sha256_hex(checkpoint, checkpoint_size),
+                         options, samples);
 }
 
 ConvertResult convert_random(const std::string& config_text, const std::string& config_name, uint64_t seed,

@@ -35,6 +35,10 @@ struct ConvertResult {
 ConvertResult convert(const std::vector<uint8_t>& checkpoint, const std::string& checkpoint_name,
                       const std::string& config_text, const std::string& config_name, const BuildOptions& options,
                       const SampleRequest* samples = nullptr);
+// The same from a checkpoint held anywhere, e.g. mapped (files::Mapping).
+ConvertResult convert(const uint8_t* checkpoint, size_t checkpoint_size, const std::string& checkpoint_name,
+                      const std::string& config_text, const std::string& config_name, const BuildOptions& options,
+                      const SampleRequest* samples = nullptr);
 
 // A model with random weights for the config (random_init.h), built and
 // checked like a checkpoint. Its source_sha256 is "random-init seed S".

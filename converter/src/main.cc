@@ -3,10 +3,13 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <new>
 #include <string>
 
 #include "cli.h"
 #include "convert.h"
+#include "escape.h"
+#include "files.h"
 #include "npy.h"
 #include "safetensors.h"
 #include "sample_items.h"
@@ -14,6 +17,8 @@
 #include "writer.h"
 
 namespace {
+
+constexpr uint64_t kMaxConfigBytes = uint64_t{64} << 20;
 
 std::string human_bytes(double b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB"};
@@ -35,6 +40,8 @@ std::vector<std::vector<attn::convert::SampleTensorData>> npy_items(const std::s
   } catch (const std::exception& e) {
     throw InputError(e.what());
   }
+  if (!a.note.empty())
+    std::fprintf(stderr, "attn-convert: note: %s: %s\n", attn::text::terminal_safe(path).c_str(), a.note.c_str());
   if (float_only && a.dtype != attn::npy::DType::F32) throw InputError(path + ": the expected outputs must be float32");
   return attn::convert::sample_items(a, count, path);
 }
@@ -69,12 +76,12 @@ int convert_to_file(bool random, const std::string& dir, const std::string& outp
     const attn::convert::SampleRequest* samples = sample_path.empty() ? nullptr : &request;
     attn::convert::ConvertResult result;
     if (random) {
-      const auto cfg = attn::convert::read_file(random_config);
+      const auto cfg = attn::convert::read_file(random_config, kMaxConfigBytes);
       result = attn::convert::convert_random(std::string(cfg.begin(), cfg.end()), random_config, seed, options, samples);
     } else {
-      const auto ckpt = attn::convert::read_file(checkpoint);
-      const auto cfg = attn::convert::read_file(config);
-      result = attn::convert::convert(ckpt, checkpoint, std::string(cfg.begin(), cfg.end()), config, options, samples);
+      const attn::files::Mapping ckpt(checkpoint);
+      const auto cfg = attn::convert::read_file(config, kMaxConfigBytes);
+      result = attn::convert::convert(ckpt.data(), ckpt.size(), checkpoint, std::string(cfg.begin(), cfg.end()), config, options, samples);
     }
     attn::convert::write_file_atomically(output, result.file);
     if (!quiet) {
@@ -97,8 +104,12 @@ int convert_to_file(bool random, const std::string& dir, const std::string& outp
                     tokenizer_path.c_str());
       std::printf("  file size       %s\n", human_bytes(double(result.file.size())).c_str());
     }
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "attn-convert: error: out of memory converting %s to %s (the checkpoint's tensors as float32 and the model file are held in memory)\n",
+                 attn::text::terminal_safe(random ? random_config : checkpoint).c_str(), attn::text::terminal_safe(output).c_str());
+    return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "attn-convert: error: %s\n", e.what());
+    std::fprintf(stderr, "attn-convert: error: %s\n", attn::text::terminal_safe(e.what()).c_str());
     return 1;
   }
   return 0;

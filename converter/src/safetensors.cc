@@ -1,8 +1,11 @@
 #include "safetensors.h"
 
+#include "files.h"
+#include "model_limits.h"
+#include "strict_json.h"
+
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 namespace attn::convert {
@@ -10,7 +13,6 @@ namespace attn::convert {
 namespace {
 
 constexpr uint64_t kMaxHeader = 100u << 20;  // the format's own limit
-constexpr int64_t kMaxElements = int64_t{1} << 34;
 
 float half_to_float(uint16_t h) {
   const uint32_t sign = uint32_t(h & 0x8000) << 16;
@@ -42,58 +44,38 @@ float bf16_to_float(uint16_t b) {
 
 }  // namespace
 
-std::vector<uint8_t> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError("cannot open '" + path + "'");
-  in.seekg(0, std::ios::end);
-  std::streamoff size = in.tellg();
-  if (size < 0) throw InputError("cannot read '" + path + "'");
-  in.seekg(0);
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size)) throw InputError("cannot read '" + path + "'");
-  return bytes;
+std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes) {
+  try {
+    return files::read_regular(path, max_bytes);
+  } catch (const files::FileError& e) {
+    throw InputError(e.what());
+  }
 }
 
 TensorMap read_safetensors(const std::vector<uint8_t>& bytes, const std::string& source) {
+  return read_safetensors(bytes.data(), bytes.size(), source);
+}
+
+TensorMap read_safetensors(const uint8_t* bytes, size_t size, const std::string& source) {
   auto error = [&](const std::string& what) { return InputError(source + ": " + what); };
-  if (bytes.size() < 8) throw error("file is too short (" + std::to_string(bytes.size()) + " bytes) for a safetensors header");
+  if (size < 8) throw error("file is too short (" + std::to_string(size) + " bytes) for a safetensors header");
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];
-  if (header_len > kMaxHeader || header_len > bytes.size() - 8)
+  if (header_len > kMaxHeader || header_len > size - 8)
     throw error("header length " + std::to_string(header_len) + " at offset 0 runs past the end of the file (" +
-                std::to_string(bytes.size()) + " bytes)");
-  const uint8_t* data = bytes.data() + 8 + header_len;
-  const uint64_t data_len = bytes.size() - 8 - header_len;
+                std::to_string(size) + " bytes)");
+  const uint8_t* data = bytes + 8 + header_len;
+  const uint64_t data_len = size - 8 - header_len;
 
-  // Reject duplicate keys: nlohmann would silently keep the last one.
-  std::string duplicate;
-  std::vector<std::vector<std::string>> open_objects;  // keys seen in each enclosing object
-  auto on_event = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-    using E = nlohmann::json::parse_event_t;
-    if (event == E::object_start) open_objects.emplace_back();
-    if (event == E::object_end && !open_objects.empty()) open_objects.pop_back();
-    if (event == E::key && !open_objects.empty() && duplicate.empty()) {
-      auto& seen = open_objects.back();
-      const std::string k = parsed.get<std::string>();
-      if (std::find(seen.begin(), seen.end(), k) != seen.end()) duplicate = k;
-      seen.push_back(k);
-    }
-    return true;
-  };
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(header_len), on_event);
-  } catch (const nlohmann::json::exception& e) {
-    throw error(std::string("header is not valid JSON: ") + e.what());
-  }
-  if (!duplicate.empty()) throw error("header names '" + duplicate + "' twice");
+  const char* text = reinterpret_cast<const char*>(bytes + 8);
+  const nlohmann::json header = parse_strict_json(text, text + header_len, source + ": header");
   if (!header.is_object()) throw error("header is not a JSON object");
 
   TensorMap tensors;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
-  for (auto& item : header.items()) {
+  for (const auto& item : header.items()) {
     const std::string name = item.key();  // a named copy: lambdas below capture it (clang)
-    auto& entry = item.value();
+    const auto& entry = item.value();
     if (name == "__metadata__") continue;
     auto terror = [&](const std::string& what) { return error("tensor '" + name + "': " + what); };
     if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") || !entry.contains("data_offsets"))
@@ -106,12 +88,13 @@ TensorMap read_safetensors(const std::vector<uint8_t>& bytes, const std::string&
     else if (t.dtype == "F16" || t.dtype == "BF16") elem = 2;
     else throw terror("dtype " + t.dtype + " is not supported (F32, F16, BF16)");
     const auto& shape = entry["shape"];
-    if (!shape.is_array() || shape.size() > 8) throw terror("shape is not an array of at most 8 dimensions");
+    if (!shape.is_array() || shape.size() > limits::kMaxRank)
+      throw terror("shape is not an array of at most " + std::to_string(limits::kMaxRank) + " dimensions");
     int64_t count = 1;
     for (const auto& dim : shape) {
       if (!dim.is_number_unsigned()) throw terror("shape has a dimension that is not a non-negative integer");
       const uint64_t dv = dim.get<uint64_t>();
-      if (dv > uint64_t(kMaxElements) || (dv && count > kMaxElements / int64_t(dv)))
+      if (dv > uint64_t(limits::kMaxElements) || (dv && count > limits::kMaxElements / int64_t(dv)))
         throw terror("shape's element count overflows");
       count *= int64_t(dv);
       t.shape.push_back(int64_t(dv));

@@ -25,9 +25,14 @@ struct Tensor {
 
 using TensorMap = std::map<std::string, Tensor>;
 
-// Parses a whole safetensors file held in memory. `source` names it in errors.
+// Parses a whole safetensors file held in memory (or mapped). `source` names
+// it in errors. The duplicate-key check and the overlap check are O(n log n)
+// in the number of tensors.
 TensorMap read_safetensors(const std::vector<uint8_t>& bytes, const std::string& source);
+TensorMap read_safetensors(const uint8_t* bytes, size_t size, const std::string& source);
 
-std::vector<uint8_t> read_file(const std::string& path);
+// A whole input file, which must be a regular file of at most max_bytes.
+// The converter maps checkpoints instead (files::Mapping).
+std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes = uint64_t{1} << 36);
 
 }  // namespace attn::convert

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "attnmodel_generated.h"
+#include "files.h"
 #include "safetensors.h"  // InputError
 #include "version.h"
 
@@ -183,31 +184,7 @@ std::vector<uint8_t> serialize_model(const ModelConfig& config, const Graph& gra
 }
 
 void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes) {
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error("cannot create '" + tmp + "': " + std::strerror(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t w = write(fd, bytes.data() + done, bytes.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      const std::string why = std::strerror(errno);
-      close(fd);
-      unlink(tmp.c_str());
-      throw std::runtime_error("cannot write '" + tmp + "': " + why);
-    }
-    done += size_t(w);
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    const std::string why = std::strerror(errno);
-    unlink(tmp.c_str());
-    throw std::runtime_error("cannot finish '" + tmp + "': " + why);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    unlink(tmp.c_str());
-    throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "': " + why);
-  }
+  files::write_atomically(path, bytes.data(), bytes.size());
 }
 
 }  // namespace attn::convert

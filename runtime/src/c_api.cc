@@ -291,6 +291,10 @@ attn_status attn_session_set_input(attn_session* session, size_t index, const vo
                                    const int64_t* shape, size_t rank) {
   return guarded([&] {
     require(session, "session");
+    // `rank` says how many entries `shape` holds: check it before any is read.
+    if (rank > ATTN_MAX_RANK)
+      attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "input rank " + std::to_string(rank) + " is more than ATTN_MAX_RANK (" +
+                                                  std::to_string(ATTN_MAX_RANK) + "); no shape entry was read");
     session->session->set_input(index, data, bytes, shape, rank);
   });
 }

@@ -16,6 +16,7 @@
 #include "shape_text.h"
 #include "attnmodel_generated.h"
 #include "error.h"
+#include "model_limits.h"
 #include "model.h"
 #include "tokenizer/from_model.h"
 
@@ -23,22 +24,7 @@ namespace attn {
 
 namespace {
 
-// Limits that keep every size computation far from overflow and refuse
-// absurd models before anything is allocated.
-constexpr int64_t kMaxDim = int64_t{1} << 24;
-constexpr int64_t kMaxElements = int64_t{1} << 32;
-constexpr int64_t kMaxTokens = 1 << 16;
-constexpr size_t kMaxRank = ATTN_MAX_RANK;
-constexpr int kMaxHeads = 1024;
-constexpr int64_t kMaxVocab = int64_t{1} << 24;
-// Counts: far above any real model (a 4096-layer model has about 30000 ops),
-// low enough that planning and checking stay fast on any file.
-constexpr size_t kMaxTensors = size_t{1} << 16;
-constexpr size_t kMaxValues = size_t{1} << 16;
-constexpr size_t kMaxOps = size_t{1} << 15;
-constexpr size_t kMaxLayers = 4096;  // attention operators
-constexpr size_t kMaxModelIo = 64;   // model inputs, and model outputs
-constexpr size_t kMaxSamples = 64;
+using namespace limits;
 // In a weight's expected shape: any size.
 constexpr int64_t kAny = std::numeric_limits<int64_t>::min();
 
@@ -55,7 +41,9 @@ ModelBytes::~ModelBytes() {
 }
 
 std::unique_ptr<ModelBytes> ModelBytes::map_file(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking, so that a FIFO or a device cannot block the open before
+  // fstat refuses it; only mmap reads the file.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) fail(ATTN_ERROR_IO, "cannot open '" + path + "': " + std::strerror(errno));
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -230,6 +218,13 @@ class Loader {
       else if (v->dtype() == fb::DType::I32) info.dtype = ATTN_DTYPE_I32;
       else invalid(what + " has an unknown dtype");
       info.shape = read_shape(v->shape(), what, true);
+      // No operator takes a scalar, and rows of a matrix are tokens: a
+      // fixed row count beyond max_tokens would make an op's work larger
+      // than the header declares (attention is quadratic in it).
+      if (info.shape.empty()) invalid(what + " is a scalar (rank 0); every operator needs rank 1 or more");
+      if (info.dtype == ATTN_DTYPE_F32 && info.shape.size() == 2 && info.shape[0] > m_.max_tokens)
+        invalid(what + " has shape " + shape_text(info.shape) + ": " + std::to_string(info.shape[0]) +
+                " rows is more than max_tokens (" + std::to_string(m_.max_tokens) + ")");
       // -1 (the sequence length) is a leading dimension only: rows of a
       // float value, or the ids [n] themselves. Features are fixed sizes.
       for (size_t d = 0; d < info.shape.size(); ++d)
@@ -309,8 +304,8 @@ class Loader {
           need_inputs(1, 1);
           op.channels = p->channels(), op.height = p->height(), op.width = p->width(), op.patch = p->patch();
           if (op.patch < 1 || op.channels < 1 || op.height < 1 || op.width < 1 || op.patch > op.height ||
-              op.patch > op.width || op.height % op.patch || op.width % op.patch || op.channels > 64 ||
-              op.height > 16384 || op.width > 16384)
+              op.patch > op.width || op.height % op.patch || op.width % op.patch || op.channels > kMaxChannels ||
+              op.height > kMaxImageSide || op.width > kMaxImageSide)
             invalid(name + " (patch embedding): image " + std::to_string(op.channels) + "x" +
                     std::to_string(op.height) + "x" + std::to_string(op.width) + " is not divisible into " +
                     std::to_string(op.patch) + "-pixel patches");
@@ -354,7 +349,8 @@ class Loader {
           op.kind = OpKind::LayerNorm;
           need_inputs(1, 1);
           const ValueInfo& in = value(op, 0, false);
-          if (in.dtype != ATTN_DTYPE_F32 || in.shape.empty()) invalid(name + ": LayerNorm needs a float input");
+          if (in.dtype != ATTN_DTYPE_F32 || in.shape.size() > 2)
+            invalid(name + ": LayerNorm needs a float input of shape [d] or [n, d], got " + shape_text(in.shape));
           expect_value(value(op, 0, true), ATTN_DTYPE_F32, in.shape, name);
           int64_t d = in.shape.back();
           op.weight = weight(p->weight(), name, "weight", {d}, true);
@@ -369,8 +365,9 @@ class Loader {
           need_inputs(1, 1);
           const ValueInfo& in = value(op, 0, false);
           const ValueInfo& out = value(op, 0, true);
-          if (in.dtype != ATTN_DTYPE_F32 || in.shape.empty() || out.shape.size() != in.shape.size())
-            invalid(name + ": dense input and output ranks differ");
+          if (in.dtype != ATTN_DTYPE_F32 || in.shape.size() > 2 || out.shape.size() != in.shape.size())
+            invalid(name + ": dense input must be float [d] or [n, d] and its output of the same rank, got " +
+                    shape_text(in.shape) + " -> " + shape_text(out.shape));
           std::vector<int64_t> expected = in.shape;
           expected.back() = out.shape.back();
           expect_value(out, ATTN_DTYPE_F32, expected, name);
@@ -404,6 +401,11 @@ class Loader {
           if (op.causal && n != -1)
             invalid(name + ": causal attention input '" + x.name + "' has shape " + shape_text(x.shape) +
                     ", expected [-1, d] (causal layers run over the free sequence length)");
+          // Padding is masked on the full path only; the decode cache has no
+          // mask, so a causal layer with a pad_id would decode something else.
+          if (op.causal && op.pad_id >= 0)
+            invalid(name + ": causal attention with pad_id " + std::to_string(op.pad_id) +
+                    " is not supported (padding is masked only in non-causal attention)");
           if (op.pad_id >= 0) {
             const ValueInfo& ids = value(op, 1, false);
             if (ids.dtype != ATTN_DTYPE_I32 || ids.shape != std::vector<int64_t>{n})
@@ -431,7 +433,8 @@ class Loader {
           op.kind = OpKind::Add;
           need_inputs(2, 2);
           const ValueInfo& a = value(op, 0, false);
-          if (a.dtype != ATTN_DTYPE_F32) invalid(name + ": add needs float inputs");
+          if (a.dtype != ATTN_DTYPE_F32 || a.shape.size() > 2)
+            invalid(name + ": add needs float inputs of shape [d] or [n, d], got " + shape_text(a.shape));
           expect_value(value(op, 1, false), ATTN_DTYPE_F32, a.shape, name);
           expect_value(value(op, 0, true), ATTN_DTYPE_F32, a.shape, name);
           break;

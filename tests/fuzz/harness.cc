@@ -12,6 +12,7 @@
 #include "attnmodel_generated.h"
 #include "builder.h"
 #include "config.h"
+#include "model_limits.h"
 #include "safetensors.h"
 #include "writer.h"
 
@@ -298,12 +299,13 @@ std::string check_config(const uint8_t* data, size_t size) {
   }
   if (c.family != "vit" && c.family != "text" && c.family != "gpt") return "an accepted config has family " + c.family;
   if (c.d_model < 1 || c.heads < 1 || c.d_model % c.heads) return "an accepted config has heads not dividing d_model";
-  if (c.layers < 1 || c.mlp_dim < 1 || c.context < 1 || c.context > 65536) return "an accepted config has a bad size";
+  if (c.layers < 1 || c.mlp_dim < 1 || c.context < 1 || c.context > limits::kMaxTokens) return "an accepted config has a bad size";
   // What the converter accepts, the loader's limits must accept too.
   if (!(float(c.layer_norm_eps) > 0 && float(c.layer_norm_eps) < 1)) return "an accepted config has a layer_norm_eps the loader refuses";
-  if (c.heads > 1024) return "an accepted config has more heads than the loader allows";
-  if (c.layers > 4096) return "an accepted config has more layers than the loader allows";
-  if (c.vocab_size > (1 << 24) || c.num_classes > (1 << 24) || c.d_model > (1 << 24) || c.mlp_dim > (1 << 24))
+  if (c.heads > limits::kMaxHeads) return "an accepted config has more heads than the loader allows";
+  if (c.layers > int64_t(limits::kMaxLayers)) return "an accepted config has more layers than the loader allows";
+  if (c.vocab_size > limits::kMaxVocab || c.num_classes > limits::kMaxClasses || c.d_model > limits::kMaxDim ||
+      c.mlp_dim > limits::kMaxDim)
     return "an accepted config has a size beyond the loader's dimension limit";
   if (c.family == "vit" && (c.patch_size < 1 || c.image_h % c.patch_size || c.image_w % c.patch_size || c.channels < 1))
     return "an accepted vit config has a bad image geometry";

@@ -6,9 +6,11 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <new>
 #include <string>
 #include <vector>
 
+#include "escape.h"
 #include "text_stream.h"
 
 namespace {
@@ -197,7 +199,11 @@ int main(int argc, char** argv) {
     return run(o);
   } catch (const Failure& f) {
     std::fflush(stdout);
-    std::fprintf(stderr, "attn-generate: error: %s\n", f.message.c_str());
+    std::fprintf(stderr, "attn-generate: error: %s\n", attn::text::terminal_safe(f.message).c_str());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "attn-generate: error: out of memory for the prompt's tokens and the generated text\n");
     return 1;
   }
 }

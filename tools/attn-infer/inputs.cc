@@ -117,7 +117,8 @@ RunInputs npy_inputs(const attn_model* model, const std::string& path) {
   out.data.push_back(item_bytes(a, 0, per_item, info.dtype, path));
   out.shapes.emplace_back(a.shape.begin() + 1, a.shape.end());
   if (info.dtype == ATTN_DTYPE_I32) out.tokens = out.shapes[0].empty() ? 1 : out.shapes[0][0];
-  out.description = path + ", item 0, " + shape_text(out.shapes[0].data(), out.shapes[0].size());
+  out.description = path + ", item 0, " + shape_text(out.shapes[0].data(), out.shapes[0].size()) +
+                    (a.note.empty() ? "" : " (" + a.note + ")");
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include "bench.h"
 #include "cli.h"
 #include "inputs.h"
+#include "escape.h"
 #include "npy.h"
 #include "report.h"
 #include "util.h"
@@ -26,24 +27,25 @@ namespace cli = attn::cli;
 void describe(attn_model* model) {
   int64_t max_tokens;
   check(attn_model_max_tokens(model, &max_tokens), "max_tokens");
-  const std::string source = metadata(model, "source_sha256");
+  // Everything printed here comes from the file: escaped for the terminal.
+  auto text = [&](const char* key) { return attn::text::terminal_safe(metadata(model, key)); };
+  const std::string source = text("source_sha256");
   const bool is_hash = source.size() == 64 && source.find_first_not_of("0123456789abcdef") == std::string::npos;
   std::printf("family       %s\nattention    %s\nmax tokens   %lld\nconverter    %s\nsource       %s%s\n",
-              metadata(model, "family").c_str(), metadata(model, "attention").c_str(), (long long)max_tokens,
-              metadata(model, "converter_version").c_str(), is_hash ? "sha256:" : "", source.c_str());
+              text("family").c_str(), text("attention").c_str(), (long long)max_tokens, text("converter_version").c_str(), is_hash ? "sha256:" : "", source.c_str());
   size_t count;
   check(attn_model_input_count(model, &count), "inputs");
   for (size_t i = 0; i < count; ++i) {
     attn_tensor_info info;
     check(attn_model_input_info(model, i, &info), "input info");
-    std::printf("input  %zu     %s %s %s\n", i, info.name, info.dtype == ATTN_DTYPE_F32 ? "float32" : "int32",
+    std::printf("input  %zu     %s %s %s\n", i, attn::text::terminal_safe(info.name).c_str(), info.dtype == ATTN_DTYPE_F32 ? "float32" : "int32",
                 shape_text(info.shape, info.rank).c_str());
   }
   check(attn_model_output_count(model, &count), "outputs");
   for (size_t i = 0; i < count; ++i) {
     attn_tensor_info info;
     check(attn_model_output_info(model, i, &info), "output info");
-    std::printf("output %zu     %s float32 %s\n", i, info.name, shape_text(info.shape, info.rank).c_str());
+    std::printf("output %zu     %s float32 %s\n", i, attn::text::terminal_safe(info.name).c_str(), shape_text(info.shape, info.rank).c_str());
   }
   size_t samples = 0;
   check(attn_model_sample_count(model, &samples), "samples");
@@ -71,6 +73,8 @@ int run_items(attn_model* model, const std::string& input_path, const std::strin
   attn::npy::Array input;
   try {
     input = attn::npy::read(input_path);
+    if (!input.note.empty() && !quiet)
+      std::fprintf(stderr, "attn-infer: note: %s: %s\n", attn::text::terminal_safe(input_path).c_str(), input.note.c_str());
   } catch (const std::exception& e) {
     throw Failure{e.what()};
   }
@@ -268,7 +272,7 @@ int run(int argc, char** argv) {
     } catch (const Failure& f) {
       throw std::runtime_error(f.message);
     }
-  });
+  }, "the input items and their outputs, which are held in memory whole");
 }
 
 }  // namespace

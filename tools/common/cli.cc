@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <new>
 
 #include "attn_build_info.h"
+#include "escape.h"
 
 namespace attn::cli {
 
@@ -50,7 +52,7 @@ void configure(CLI::App& app, const std::string& tool) {
   app.allow_windows_style_options(false);
 }
 
-int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
+int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body, const std::string& memory_use) {
   const std::string tool = app.get_name();
   auto usage = [&](const std::string& message) {
     std::fprintf(stderr, "%s: error: %s (see '%s --help')\n", tool.c_str(), first_line(message).c_str(), tool.c_str());
@@ -70,9 +72,12 @@ int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) 
   try {
     return body();
   } catch (const UsageError& e) {
-    return usage(e.message);
+    return usage(text::terminal_safe(e.message));
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "%s: error: out of memory%s%s (the library names its own allocations)\n", tool.c_str(),
+                 memory_use.empty() ? "" : " for ", memory_use.c_str());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: error: %s\n", tool.c_str(), e.what());
+    std::fprintf(stderr, "%s: error: %s\n", tool.c_str(), text::terminal_safe(e.what()).c_str());
   }
   return kFailure;
 }
