@@ -76,7 +76,7 @@ Loaded::~Loaded() {
   attn_model_release(model);
 }
 
-std::vector<float> Loaded::run_item(const npy::Array& input, size_t i) {
+std::vector<float> run_item(attn_session* session, const npy::Array& input, size_t i) {
   const size_t per_item = input.count() / size_t(input.shape[0]);
   std::vector<int64_t> shape(input.shape.begin() + 1, input.shape.end());
   std::vector<int32_t> ids;
@@ -102,6 +102,26 @@ double spec_tolerance(const float* ref, size_t count) {
   double m = 1.0;
   for (size_t i = 0; i < count; ++i) m = std::max(m, double(std::fabs(ref[i])));
   return 1e-4 * m;
+}
+
+int add_tensor(convert::Graph& g, const std::string& name, std::vector<int64_t> shape, float fill) {
+  size_t count = 1;
+  for (int64_t d : shape) count *= size_t(d);
+  g.tensors.push_back({name, std::move(shape), std::vector<float>(count, fill)});
+  return int(g.tensors.size() - 1);
+}
+
+int add_value(convert::Graph& g, const std::string& name, std::vector<int64_t> shape, attn_dtype dtype) {
+  g.values.push_back({name, dtype, std::move(shape)});
+  return int(g.values.size() - 1);
+}
+
+OpInfo op_of(OpKind kind, std::vector<int> inputs, int output) {
+  OpInfo op;
+  op.kind = kind;
+  op.inputs = std::move(inputs);
+  op.outputs = {output};
+  return op;
 }
 
 }  // namespace attn::test

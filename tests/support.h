@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "npy.h"
+#include "graph.h"
 #include "safetensors.h"
 
 // ATTN_SANITIZED: built with ASan or TSan, whose allocator replaces malloc.
@@ -33,6 +34,10 @@ std::vector<uint8_t> to_safetensors(const convert::TensorMap& tensors);
 // Converts a fixture folder (or altered parts of one) to .attnmodel bytes.
 std::vector<uint8_t> convert_fixture(const std::string& name);
 
+// Runs item `i` of `input` (float32, or int64 ids narrowed to int32) on a
+// session and returns output 0.
+std::vector<float> run_item(attn_session* session, const npy::Array& input, size_t i);
+
 // A model loaded from bytes and one session on it; released on destruction.
 struct Loaded {
   attn_model* model = nullptr;
@@ -40,8 +45,16 @@ struct Loaded {
   explicit Loaded(const std::vector<uint8_t>& bytes, uint32_t threads = 1);
   ~Loaded();
   // Runs item `i` of `input` and returns output 0.
-  std::vector<float> run_item(const npy::Array& input, size_t i);
+  std::vector<float> run_item(const npy::Array& input, size_t i) { return test::run_item(session, input, i); }
 };
+
+// Hand-made graphs for the loader and hostile-input tests: a weight tensor
+// of `shape` filled with `fill`, a value, and an op of `kind`; each returns
+// its index in the graph (op_of returns the op).
+int add_tensor(convert::Graph& g, const std::string& name, std::vector<int64_t> shape, float fill = 0.25f);
+int add_value(convert::Graph& g, const std::string& name, std::vector<int64_t> shape,
+              attn_dtype dtype = ATTN_DTYPE_F32);
+OpInfo op_of(OpKind kind, std::vector<int> inputs, int output);
 
 // The spec's bound: max |y - ref| <= 1e-4 * max(1, max |ref|).
 double spec_tolerance(const float* ref, size_t count);

@@ -41,49 +41,29 @@ std::vector<uint8_t> serialize(const Graph& g) {
   return convert::serialize_model(config, g, {"{}", "0"});
 }
 
-int tensor(Graph& g, const std::string& name, std::vector<int64_t> shape, float fill = 0.25f) {
-  size_t count = 1;
-  for (int64_t d : shape) count *= size_t(d);
-  g.tensors.push_back({name, std::move(shape), std::vector<float>(count, fill)});
-  return int(g.tensors.size() - 1);
-}
-
-int value(Graph& g, const std::string& name, std::vector<int64_t> shape, attn_dtype dtype = ATTN_DTYPE_F32) {
-  g.values.push_back({name, dtype, std::move(shape)});
-  return int(g.values.size() - 1);
-}
-
-OpInfo op_of(OpKind kind, std::vector<int> inputs, int output) {
-  OpInfo op;
-  op.kind = kind;
-  op.inputs = std::move(inputs);
-  op.outputs = {output};
-  return op;
-}
-
 // A model of one op of `kind` on an input of `shape` (features 4 where the
 // shape has none), its output shaped as the op would make it.
 Graph one_op(OpKind kind, const std::vector<int64_t>& shape, int64_t max_tokens) {
   Graph g;
   g.max_tokens = max_tokens;
   const int64_t d = shape.empty() ? 4 : shape.back();
-  const int x = value(g, "x", shape);
+  const int x = test::add_value(g, "x", shape);
   std::vector<int64_t> out_shape = shape;
   if (kind == OpKind::Dense && !out_shape.empty()) out_shape.back() = 3;
   if (kind == OpKind::Pool) out_shape = {d};
-  const int y = value(g, "y", out_shape);
-  OpInfo op = op_of(kind, kind == OpKind::Add ? std::vector<int>{x, x} : std::vector<int>{x}, y);
+  const int y = test::add_value(g, "y", out_shape);
+  OpInfo op = test::op_of(kind, kind == OpKind::Add ? std::vector<int>{x, x} : std::vector<int>{x}, y);
   switch (kind) {
     case OpKind::LayerNorm:
-      op.weight = tensor(g, "w", {d}), op.bias = tensor(g, "b", {d}), op.eps = 1e-5f;
+      op.weight = test::add_tensor(g, "w", {d}), op.bias = test::add_tensor(g, "b", {d}), op.eps = 1e-5f;
       break;
     case OpKind::Dense:
-      op.weight = tensor(g, "w", {3, d}), op.bias = tensor(g, "b", {3});
+      op.weight = test::add_tensor(g, "w", {3, d}), op.bias = test::add_tensor(g, "b", {3});
       break;
     case OpKind::Attention:
       op.heads = 1, op.head_dim = int(d), op.scale = 0.5f;
-      op.weight = tensor(g, "qkv", {3 * d, d}, 0.01f), op.out_weight = tensor(g, "o", {d, d}, 0.01f),
-      op.out_bias = tensor(g, "ob", {d});
+      op.weight = test::add_tensor(g, "qkv", {3 * d, d}, 0.01f), op.out_weight = test::add_tensor(g, "o", {d, d}, 0.01f),
+      op.out_bias = test::add_tensor(g, "ob", {d});
       break;
     default:
       break;
@@ -197,11 +177,11 @@ TEST_CASE("class 3: planning and checks are O(n log n) in the counts a file sets
   SUBCASE("a session over 32767 operators prepares in seconds") {
     Graph g;
     g.max_tokens = 4;
-    int x = value(g, "x", {-1, 4});
+    int x = test::add_value(g, "x", {-1, 4});
     g.inputs = {x};
     for (int i = 0; i < 32767; ++i) {
-      const int y = value(g, "v" + std::to_string(i), {-1, 4});
-      g.ops.push_back(op_of(OpKind::Add, {x, x}, y));
+      const int y = test::add_value(g, "v" + std::to_string(i), {-1, 4});
+      g.ops.push_back(test::op_of(OpKind::Add, {x, x}, y));
       x = y;
     }
     g.outputs = {x};
@@ -239,7 +219,7 @@ TEST_CASE("class 3: planning and checks are O(n log n) in the counts a file sets
 
 TEST_CASE("class 4: causal attention with a pad_id is refused, not computed unmasked") {
   Graph g = one_op(OpKind::Attention, {-1, 4}, 8);
-  const int ids = value(g, "ids", {-1}, ATTN_DTYPE_I32);
+  const int ids = test::add_value(g, "ids", {-1}, ATTN_DTYPE_I32);
   g.inputs.push_back(ids);
   g.ops[0].inputs.push_back(ids);
   g.ops[0].causal = true;

@@ -26,28 +26,8 @@ std::vector<uint8_t> serialize(const Graph& g) {
   return convert::serialize_model(config, g, {"{}", "0"});
 }
 
-int tensor(Graph& g, const std::string& name, std::vector<int64_t> shape) {
-  size_t count = 1;
-  for (int64_t d : shape) count *= size_t(d);
-  g.tensors.push_back({name, std::move(shape), std::vector<float>(count, 0.25f)});
-  return int(g.tensors.size() - 1);
-}
-
-int value(Graph& g, const std::string& name, std::vector<int64_t> shape, attn_dtype dtype = ATTN_DTYPE_F32) {
-  g.values.push_back({name, dtype, std::move(shape)});
-  return int(g.values.size() - 1);
-}
-
-OpInfo op_of(OpKind kind, std::vector<int> inputs, int output) {
-  OpInfo op;
-  op.kind = kind;
-  op.inputs = std::move(inputs);
-  op.outputs = {output};
-  return op;
-}
-
 OpInfo token_embed(int ids, int out, int table, int pos) {
-  OpInfo op = op_of(OpKind::TokenEmbed, {ids}, out);
+  OpInfo op = test::op_of(OpKind::TokenEmbed, {ids}, out);
   op.weight = table;
   op.pos_embed = pos;
   return op;
@@ -74,11 +54,11 @@ TEST_CASE("token ids are checked against the smallest embedding table") {
   // valid for one and would read past the other.
   Graph g;
   g.max_tokens = 8;
-  const int ids = value(g, "ids", {-1}, ATTN_DTYPE_I32);
-  const int a = value(g, "a", {-1, 4}), b = value(g, "b", {-1, 4}), sum = value(g, "sum", {-1, 4});
-  g.ops.push_back(token_embed(ids, a, tensor(g, "small", {10, 4}), tensor(g, "pos_a", {8, 4})));
-  g.ops.push_back(token_embed(ids, b, tensor(g, "large", {50, 4}), tensor(g, "pos_b", {8, 4})));
-  g.ops.push_back(op_of(OpKind::Add, {a, b}, sum));
+  const int ids = test::add_value(g, "ids", {-1}, ATTN_DTYPE_I32);
+  const int a = test::add_value(g, "a", {-1, 4}), b = test::add_value(g, "b", {-1, 4}), sum = test::add_value(g, "sum", {-1, 4});
+  g.ops.push_back(token_embed(ids, a, test::add_tensor(g, "small", {10, 4}), test::add_tensor(g, "pos_a", {8, 4})));
+  g.ops.push_back(token_embed(ids, b, test::add_tensor(g, "large", {50, 4}), test::add_tensor(g, "pos_b", {8, 4})));
+  g.ops.push_back(test::op_of(OpKind::Add, {a, b}, sum));
   g.inputs = {ids};
   g.outputs = {sum};
   test::Loaded m(serialize(g));
@@ -96,8 +76,8 @@ TEST_CASE("the sequence length may only be a leading dimension") {
     // Add would take its last dimension, -1, as a size.
     Graph g;
     g.max_tokens = 8;
-    const int x = value(g, "x", {-1}), y = value(g, "y", {-1});
-    g.ops.push_back(op_of(OpKind::Add, {x, x}, y));
+    const int x = test::add_value(g, "x", {-1}), y = test::add_value(g, "y", {-1});
+    g.ops.push_back(test::op_of(OpKind::Add, {x, x}, y));
     g.inputs = {x};
     g.outputs = {y};
     expect_refused(g, {"value 0 'x'", "[-1]", "only the first dimension", "file offset"});
@@ -106,9 +86,9 @@ TEST_CASE("the sequence length may only be a leading dimension") {
     // A dense layer would accept a weight of any width for it.
     Graph g;
     g.max_tokens = 8;
-    const int x = value(g, "x", {2, -1}), y = value(g, "y", {2, 3});
-    OpInfo dense = op_of(OpKind::Dense, {x}, y);
-    dense.weight = tensor(g, "w", {3, 1000});
+    const int x = test::add_value(g, "x", {2, -1}), y = test::add_value(g, "y", {2, 3});
+    OpInfo dense = test::op_of(OpKind::Dense, {x}, y);
+    dense.weight = test::add_tensor(g, "w", {3, 1000});
     g.ops.push_back(dense);
     g.inputs = {x};
     g.outputs = {y};
@@ -121,8 +101,8 @@ TEST_CASE("token ids of a fixed length must cover max_tokens") {
   // under max_tokens 8 would be read (and embedded) past their end.
   Graph g;
   g.max_tokens = 8;
-  const int ids = value(g, "ids", {4}, ATTN_DTYPE_I32), x = value(g, "x", {4, 4});
-  g.ops.push_back(token_embed(ids, x, tensor(g, "table", {10, 4}), tensor(g, "pos", {8, 4})));
+  const int ids = test::add_value(g, "ids", {4}, ATTN_DTYPE_I32), x = test::add_value(g, "x", {4, 4});
+  g.ops.push_back(token_embed(ids, x, test::add_tensor(g, "table", {10, 4}), test::add_tensor(g, "pos", {8, 4})));
   g.inputs = {ids};
   g.outputs = {x};
   expect_refused(g, {"'ids'", "max_tokens (8)"});
@@ -131,9 +111,9 @@ TEST_CASE("token ids of a fixed length must cover max_tokens") {
 TEST_CASE("a weight of an unexpected width is refused, not trusted") {
   Graph g;
   g.max_tokens = 8;
-  const int x = value(g, "x", {-1, 4}), y = value(g, "y", {-1, 3});
-  OpInfo dense = op_of(OpKind::Dense, {x}, y);
-  dense.weight = tensor(g, "w", {3, 5});
+  const int x = test::add_value(g, "x", {-1, 4}), y = test::add_value(g, "y", {-1, 3});
+  OpInfo dense = test::op_of(OpKind::Dense, {x}, y);
+  dense.weight = test::add_tensor(g, "w", {3, 5});
   g.ops.push_back(dense);
   g.inputs = {x};
   g.outputs = {y};
@@ -144,12 +124,12 @@ TEST_CASE("limits on layers and operators") {
   SUBCASE("attention layers") {
     Graph g;
     g.max_tokens = 4;
-    int x = value(g, "x", {-1, 4});
+    int x = test::add_value(g, "x", {-1, 4});
     g.inputs = {x};
-    const int qkv = tensor(g, "qkv", {12, 4}), out = tensor(g, "out", {4, 4}), out_b = tensor(g, "out_b", {4});
+    const int qkv = test::add_tensor(g, "qkv", {12, 4}), out = test::add_tensor(g, "out", {4, 4}), out_b = test::add_tensor(g, "out_b", {4});
     for (int i = 0; i < 4097; ++i) {
-      const int y = value(g, "a" + std::to_string(i), {-1, 4});
-      OpInfo a = op_of(OpKind::Attention, {x}, y);
+      const int y = test::add_value(g, "a" + std::to_string(i), {-1, 4});
+      OpInfo a = test::op_of(OpKind::Attention, {x}, y);
       a.heads = 1, a.head_dim = 4, a.scale = 0.5f;
       a.weight = qkv, a.out_weight = out, a.out_bias = out_b;
       g.ops.push_back(a);
@@ -161,11 +141,11 @@ TEST_CASE("limits on layers and operators") {
   SUBCASE("operators") {
     Graph g;
     g.max_tokens = 4;
-    int x = value(g, "x", {-1, 4});
+    int x = test::add_value(g, "x", {-1, 4});
     g.inputs = {x};
     for (int i = 0; i < 40000; ++i) {
-      const int y = value(g, "v" + std::to_string(i), {-1, 4});
-      g.ops.push_back(op_of(OpKind::Add, {x, x}, y));
+      const int y = test::add_value(g, "v" + std::to_string(i), {-1, 4});
+      g.ops.push_back(test::op_of(OpKind::Add, {x, x}, y));
       x = y;
     }
     g.outputs = {x};
@@ -176,10 +156,10 @@ TEST_CASE("limits on layers and operators") {
 TEST_CASE("refusals of a weight name the tensor and its place in the file") {
   Graph g;
   g.max_tokens = 4;
-  const int x = value(g, "x", {-1, 4}), y = value(g, "y", {-1, 4});
-  OpInfo ln = op_of(OpKind::LayerNorm, {x}, y);
-  ln.weight = tensor(g, "ln.weight", {4});
-  ln.bias = tensor(g, "ln.bias", {4});
+  const int x = test::add_value(g, "x", {-1, 4}), y = test::add_value(g, "y", {-1, 4});
+  OpInfo ln = test::op_of(OpKind::LayerNorm, {x}, y);
+  ln.weight = test::add_tensor(g, "ln.weight", {4});
+  ln.bias = test::add_tensor(g, "ln.bias", {4});
   ln.eps = 1e-5f;
   g.ops.push_back(ln);
   g.inputs = {x};
@@ -210,12 +190,12 @@ TEST_CASE("causal attention runs over the free sequence length only") {
   // would write all of them there, past the cache's end.
   Graph g;
   g.max_tokens = 8;
-  const int ids = value(g, "ids", {8}, ATTN_DTYPE_I32), x = value(g, "x", {8, 4}), y = value(g, "y", {8, 4});
-  g.ops.push_back(token_embed(ids, x, tensor(g, "table", {10, 4}), tensor(g, "pos", {8, 4})));
-  OpInfo a = op_of(OpKind::Attention, {x}, y);
+  const int ids = test::add_value(g, "ids", {8}, ATTN_DTYPE_I32), x = test::add_value(g, "x", {8, 4}), y = test::add_value(g, "y", {8, 4});
+  g.ops.push_back(token_embed(ids, x, test::add_tensor(g, "table", {10, 4}), test::add_tensor(g, "pos", {8, 4})));
+  OpInfo a = test::op_of(OpKind::Attention, {x}, y);
   a.variant = Variant::Efficient;
   a.heads = 1, a.head_dim = 4, a.scale = 0.5f, a.causal = true;
-  a.weight = tensor(g, "q", {4, 4}), a.out_weight = tensor(g, "out", {4, 4}), a.out_bias = tensor(g, "out_b", {4});
+  a.weight = test::add_tensor(g, "q", {4, 4}), a.out_weight = test::add_tensor(g, "out", {4, 4}), a.out_bias = test::add_tensor(g, "out_b", {4});
   g.ops.push_back(a);
   g.inputs = {ids};
   g.outputs = {y};

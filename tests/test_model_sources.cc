@@ -31,22 +31,6 @@ struct Fixture {
         expected(npy::read(test::fixture_dir(name) + "/expected.npy")) {}
 };
 
-std::vector<float> run_item(attn_session* session, const npy::Array& input, size_t item) {
-  const size_t per_item = input.count() / size_t(input.shape[0]);
-  std::vector<int64_t> shape(input.shape.begin() + 1, input.shape.end());
-  const uint8_t* data = input.data.data() + item * per_item * 4;
-  REQUIRE_MESSAGE(attn_session_set_input(session, 0, data, per_item * 4, shape.data(), shape.size()) == ATTN_OK,
-                  attn_last_error_message());
-  REQUIRE_MESSAGE(attn_session_run(session) == ATTN_OK, attn_last_error_message());
-  attn_tensor_info info;
-  REQUIRE(attn_session_output_info(session, 0, &info) == ATTN_OK);
-  size_t count = 1;
-  for (size_t d = 0; d < info.rank; ++d) count *= size_t(info.shape[d]);
-  std::vector<float> out(count);
-  REQUIRE(attn_session_get_output(session, 0, out.data(), count * 4) == ATTN_OK);
-  return out;
-}
-
 // Every item of the fixture within the spec's tolerance of its reference.
 void check_model(attn_model* model, const Fixture& f, uint32_t threads, const std::string& where) {
   attn_session_options options;
@@ -58,7 +42,7 @@ void check_model(attn_model* model, const Fixture& f, uint32_t threads, const st
   const size_t per_item = f.expected.count() / items;
   const float* ref = reinterpret_cast<const float*>(f.expected.data.data());
   for (size_t i = 0; i < items; ++i) {
-    const std::vector<float> out = run_item(session, f.input, i);
+    const std::vector<float> out = test::run_item(session, f.input, i);
     REQUIRE(out.size() == per_item);
     double worst = 0;
     for (size_t k = 0; k < per_item; ++k) worst = std::max(worst, std::fabs(double(out[k]) - ref[i * per_item + k]));
@@ -104,9 +88,9 @@ TEST_CASE("sessions of one model share its packed weights and each meets the ref
   REQUIRE(attn_session_create(model, nullptr, &a) == ATTN_OK);
   REQUIRE(attn_session_create(model, nullptr, &b) == ATTN_OK);
   attn_model_release(model);  // the sessions keep it, and its packings, alive
-  const std::vector<float> from_a = run_item(a, f.input, 1);
+  const std::vector<float> from_a = test::run_item(a, f.input, 1);
   attn_session_release(a);
-  CHECK(run_item(b, f.input, 1) == from_a);
+  CHECK(test::run_item(b, f.input, 1) == from_a);
   attn_session_release(b);
 }
 
