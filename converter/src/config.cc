@@ -1,14 +1,23 @@
 #include "config.h"
 
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "model_limits.h"
 #include "safetensors.h"
 #include "strict_json.h"
+#include "variants.h"
 
 namespace attn::convert {
 
 namespace {
+
+// The attention values a config may name: the variant table's.
+std::vector<const char*> variant_names() {
+  std::vector<const char*> names;
+  for (const VariantTraits& v : kVariants) names.push_back(v.name);
+  return names;
+}
 
 using nlohmann::json;
 
@@ -60,7 +69,7 @@ class Reader {
     return v->get<double>();
   }
 
-  std::string choice(const std::string& field, std::initializer_list<const char*> allowed, const char* fallback = nullptr) const {
+  std::string choice(const std::string& field, const std::vector<const char*>& allowed, const char* fallback = nullptr) const {
     const json* v = find(field);
     if (!v) {
       if (fallback) return fallback;
@@ -115,7 +124,7 @@ ModelConfig parse_config(const std::string& text, const std::string& source) {
     read_hugging_face_gpt2(r, c);
   } else {
     c.family = r.choice("family", {"vit", "text", "gpt"});
-    c.attention = r.choice("attention", {"standard", "optimized", "efficient", "super"});
+    c.attention = r.choice("attention", variant_names());
     c.d_model = r.integer("d_model", 1, kMaxDim);
     c.heads = r.integer("heads", 1, kMaxHeads);
     c.layers = r.integer("layers", 1, int64_t(limits::kMaxLayers));
