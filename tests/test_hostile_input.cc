@@ -82,7 +82,9 @@ TEST_CASE("class 1: every op either refuses a shape at load or runs on it") {
   const std::pair<OpKind, const char*> kinds[] = {{OpKind::Add, "Add"},        {OpKind::LayerNorm, "LayerNorm"},
                                                  {OpKind::Dense, "Dense"},    {OpKind::Attention, "Attention"},
                                                  {OpKind::Pool, "Pool"}};
-  for (const auto& [kind, kind_name] : kinds) {
+  for (const auto& entry : kinds) {
+    const OpKind kind = entry.first;
+    const char* kind_name = entry.second;  // (doctest's CAPTURE cannot take a structured binding under clang)
     for (const auto& shape : shapes) {
       CAPTURE(kind_name);
       std::string shape_text = "[";
