@@ -89,6 +89,10 @@ std::vector<float> run_item(attn_session* session, const npy::Array& input, size
   REQUIRE_MESSAGE(attn_session_set_input(session, 0, data, per_item * 4, shape.data(), shape.size()) == ATTN_OK,
                   attn_last_error_message());
   REQUIRE_MESSAGE(attn_session_run(session) == ATTN_OK, attn_last_error_message());
+  return read_output(session);
+}
+
+std::vector<float> read_output(const attn_session* session) {
   attn_tensor_info info;
   REQUIRE(attn_session_output_info(session, 0, &info) == ATTN_OK);
   size_t count = 1;

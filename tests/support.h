@@ -38,6 +38,9 @@ std::vector<uint8_t> convert_fixture(const std::string& name);
 // session and returns output 0.
 std::vector<float> run_item(attn_session* session, const npy::Array& input, size_t i);
 
+// Output 0 of a session that has run, whatever its shape.
+std::vector<float> read_output(const attn_session* session);
+
 // A model loaded from bytes and one session on it; released on destruction.
 struct Loaded {
   attn_model* model = nullptr;
