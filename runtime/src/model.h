@@ -11,6 +11,7 @@
 
 #include "attn/attn.h"
 #include "variants.h"
+#include "weight_type.h"
 #include "packed_weights.h"
 
 namespace attn {
@@ -46,11 +47,18 @@ class ModelBytes {
   size_t map_offset_ = 0;   // data_ - the start of the mapping
 };
 
+// A weight in the model bytes: its element type says how `data` is laid out
+// (weight_type.h); quantized types carry their block scales beside it. The
+// loader checks each op's weights have a type its module runs: every
+// tensor but a dense layer's weight is F32.
 struct ConstTensor {
   std::string name;
   std::vector<int64_t> shape;
-  const float* data = nullptr;
-  size_t count = 0;
+  WeightType type = WeightType::F32;
+  const void* data = nullptr;
+  size_t count = 0;                // elements
+  const float* scales = nullptr;   // quantized types: one per block
+  const float* floats() const { return static_cast<const float*>(data); }
 };
 
 struct ValueInfo {

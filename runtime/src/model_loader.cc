@@ -201,7 +201,7 @@ class Loader {
       if (t->offset() > data_size_ || t->size() > data_size_ - t->offset())
         invalid(what + " data [" + std::to_string(data_offset_ + t->offset()) + ", +" + std::to_string(t->size()) +
                 ") lies outside the data section");
-      c.data = reinterpret_cast<const float*>(data_ + t->offset());
+      c.data = data_ + t->offset();
     }
   }
 

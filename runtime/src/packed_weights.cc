@@ -79,10 +79,10 @@ const float* PackedWeights::get(const Kernels& k, int index, const ConstTensor& 
     packed_.erase({&k, index});
     fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate packed weights for tensor '" + w.name + "'");
   }
-  if (drop_source) populate(w.data, w.count * sizeof(float));
-  k.gemm_pack(w.data, n, depth, packed);
+  if (drop_source) populate(w.floats(), w.count * sizeof(float));
+  k.gemm_pack(w.floats(), n, depth, packed);
   bytes_ += bytes;
-  if (drop_source) drop_pages(w.data, w.count * sizeof(float));
+  if (drop_source) drop_pages(w.floats(), w.count * sizeof(float));
   return packed;
 }
 

@@ -1,0 +1,48 @@
+#include "executor.h"
+
+#include <pthreadpool.h>
+
+#include <algorithm>
+#include <string>
+#include <thread>
+
+#include "error.h"
+
+namespace attn {
+
+Executor::Executor(const ExecutorConfig& config)
+    : kernels_(config.kernels ? *config.kernels : kernels()), profiling_(config.profile) {
+  const uint32_t threads = config.pool ? uint32_t(config.pool->threads()) : config.threads;
+  if (threads > 1024) fail(ATTN_ERROR_INVALID_ARGUMENT, "threads " + std::to_string(threads) + " is more than 1024");
+  threads_ = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
+  if (threads_ == 1) return;
+  // attn's own kernels run on the workers, XNNPACK on its own pool.
+  workers_ = config.pool ? config.pool : std::make_shared<WorkerPool>(threads_, config.spin);
+  if (config.xnnpack_pool) {
+    xnnpack_pool_ = pthreadpool_create(threads_);
+    if (!xnnpack_pool_)
+      fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot create a thread pool of " + std::to_string(threads_) + " threads");
+  }
+}
+
+Executor::~Executor() {
+  if (xnnpack_pool_) pthreadpool_destroy(xnnpack_pool_);
+}
+
+void Executor::for_each(bool in_parallel, WorkerPool::Task task, void* context, size_t count) {
+  if (in_parallel) return workers_->run(task, context, count);
+  for (size_t i = 0; i < count; ++i) task(context, i);
+}
+
+void Executor::profile(double* seconds, uint64_t* runs) const {
+  if (!profiling_) fail(ATTN_ERROR_BAD_STATE, "the session was created without options.profile");
+  std::copy(seconds_, seconds_ + ATTN_OP_CLASS_COUNT, seconds);
+  if (runs) *runs = runs_;
+}
+
+void Executor::reset_profile() {
+  std::fill(seconds_, seconds_ + ATTN_OP_CLASS_COUNT, 0.0);
+  runs_ = 0;
+}
+
+}  // namespace attn

@@ -1,0 +1,180 @@
+#include "attention.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace attn {
+
+namespace {
+
+constexpr size_t kMaskAlign = 16;  // floats: the key mask bytes keep what follows 64-byte aligned
+
+size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
+// This run's rows of each source a variant reads keys and values from: the
+// layer input X, the stacked projection (Q, then K and V where projected) and
+// the mixed values.
+struct AttentionRows {
+  const float* x;
+  const float* proj;
+  const float* mixed;
+  size_t d, projections;
+  size_t proj_stride() const { return projections * d; }
+  struct Rows {
+    const float* data;
+    size_t stride;
+  };
+  Rows of(RowSource source) const {
+    switch (source) {
+      case RowSource::KeyProjection:
+      case RowSource::ValueProjection: return {proj + VariantTraits::block_of(source) * d, proj_stride()};
+      case RowSource::Mixed: return {mixed, d};
+      case RowSource::Input: break;
+    }
+    return {x, d};
+  }
+};
+
+struct HeadTask {
+  const Kernels* kernels;
+  AttentionHeadArgs base;
+  float* scratch;
+  size_t scratch_per_head;
+  static void run(void* context, size_t head) {
+    auto* task = static_cast<HeadTask*>(context);
+    AttentionHeadArgs a = task->base;
+    const size_t offset = head * a.dim;
+    a.q += offset;
+    a.k += offset;
+    a.v += offset;
+    a.out += offset;
+    a.scratch = task->scratch + head * task->scratch_per_head;
+    task->kernels->attention_head(a);
+  }
+};
+
+}  // namespace
+
+// What a full run and a cached run differ in: where keys and values are, how
+// many, and which query rows at which positions.
+struct AttentionOp::Heads {
+  const float* q;
+  size_t q_stride;
+  AttentionRows::Rows keys, values;
+  float* out;
+  size_t keys_count, queries, q_offset;
+  bool causal;
+  const uint8_t* key_masked;
+  float* scratch;
+  size_t scratch_per_head;
+};
+
+AttentionOp::AttentionOp(const OpInfo& op)
+    : Operator(op), variant_(traits_of(op.variant)), d_(size_t(op.heads) * size_t(op.head_dim)) {
+  if (variant_.token_mixing()) mixing_.emplace(op_, d_);
+}
+
+size_t AttentionOp::longest(const Model& m) const {
+  return std::max(size_t(m.values[size_t(op_.inputs[0])].max_shape[0]), size_t(m.max_tokens));
+}
+
+OpNeeds AttentionOp::needs(const Model& m, const Kernels& k) const {
+  const size_t rows = size_t(m.values[size_t(op_.inputs[0])].max_shape[0]);
+  OpNeeds needs;
+  needs.scratch[0] = rows * d_ * size_t(variant_.projections());   // the stacked projection
+  needs.scratch[1] = rows * d_ + (mixing_ ? rows * d_ : 0);         // the heads' outputs, the mixed values
+  // Per head, the kernel's scratch; then the key mask bytes; then Super's x
+  // packed for the GEMM.
+  needs.scratch[2] = size_t(op_.heads) * attention_scratch_floats(longest(m), size_t(op_.head_dim)) +
+                     round_up(rows, kMaskAlign) + (mixing_ ? mixing_->scratch_floats(k, rows) : 0);
+  if (op_.causal) needs.cache = size_t(m.max_tokens) * d_ * (variant_.values_are_keys() ? 1 : 2);
+  return needs;
+}
+
+void AttentionOp::prepare(const PrepareContext& context) {
+  if (mixing_) mixing_->prepare(context.model);
+  projection_.prepare(context, op_.weight, op_.bias, Activation::None);
+  output_.prepare(context, op_.out_weight, op_.out_bias, Activation::None);
+}
+
+void AttentionOp::run_heads(Executor& exec, const Heads& h) const {
+  HeadTask task{&exec.kernels(), {}, h.scratch, h.scratch_per_head};
+  AttentionHeadArgs& a = task.base;
+  a.q = h.q, a.q_stride = h.q_stride;
+  a.k = h.keys.data, a.k_stride = h.keys.stride;
+  a.v = h.values.data, a.v_stride = h.values.stride;
+  a.out = h.out, a.out_stride = d_;
+  a.n = h.keys_count;
+  a.row_begin = 0, a.row_end = h.queries;
+  a.q_offset = h.q_offset;
+  a.dim = size_t(op_.head_dim);
+  a.scale = op_.scale;
+  a.causal = h.causal;
+  a.key_masked = h.key_masked;
+  exec.timed(ATTN_OP_CLASS_ATTENTION, [&] {
+    const double flops = 4.0 * double(h.keys_count) * double(h.queries) * double(d_);
+    exec.for_each(exec.parallel(flops), &HeadTask::run, &task, size_t(op_.heads));
+  });
+}
+
+void AttentionOp::run(const Model& m, Executor& exec, const RunState& state, const OpBuffers& b) {
+  const size_t n = state.rows(m, op_.inputs[0]);
+  const float* x = b.in[0];
+  float* proj = b.scratch[0];
+  float* heads_out = b.scratch[1];
+  float* mixed = b.scratch[1] + n * d_;
+  const size_t scratch_per_head = attention_scratch_floats(longest(m), size_t(op_.head_dim));
+  float* after_heads = b.scratch[2] + size_t(op_.heads) * scratch_per_head;
+  uint8_t* key_masked = nullptr;
+  if (op_.pad_id >= 0) {
+    const int32_t* ids = reinterpret_cast<const int32_t*>(b.in[1]);
+    count_real_tokens(ids, n, op_.pad_id, "attention");
+    key_masked = reinterpret_cast<uint8_t*>(after_heads);
+    for (size_t t = 0; t < n; ++t) key_masked[t] = ids[t] == op_.pad_id;
+  }
+
+  projection_.run(exec, n, x, proj);
+  if (b.cache) {
+    run_cached(m, exec, state, b, x, proj, heads_out);
+  } else {
+    if (mixing_) {
+      float* packed = after_heads + round_up(n, kMaskAlign);
+      exec.timed(ATTN_OP_CLASS_ATTENTION, [&] { mixing_->run(exec, x, mixed, n, 0, n, op_.causal, packed); });
+    }
+    const AttentionRows rows{x, proj, mixed, d_, size_t(variant_.projections())};
+    run_heads(exec, {proj, rows.proj_stride(), rows.of(variant_.keys), rows.of(variant_.values), heads_out, n, n, 0,
+                     op_.causal, key_masked, b.scratch[2], scratch_per_head});
+  }
+  output_.run(exec, n, heads_out, b.out, b.residual);
+}
+
+// Causal attention over the cache, [L, d] of keys then (unless they are the
+// keys) [L, d] of values: the new tokens' keys and values are appended at
+// state.offset, then their queries attend to every cached token.
+void AttentionOp::run_cached(const Model& model, Executor& exec, const RunState& state, const OpBuffers& b,
+                             const float* x, const float* proj, float* heads_out) const {
+  const size_t m = state.n, first = state.offset, total = first + m;
+  const size_t L = size_t(model.max_tokens);
+  float* cache_keys = b.cache;
+  float* cache_values = variant_.values_are_keys() ? b.cache : b.cache + L * d_;
+  const AttentionRows rows{x, proj, nullptr, d_, size_t(variant_.projections())};
+  // The new tokens' key rows, and their value rows where those are neither
+  // the keys themselves nor mixed (below).
+  auto append = [&](RowSource source, float* cache) {
+    const auto from = rows.of(source);
+    for (size_t t = 0; t < m; ++t) std::memcpy(cache + (first + t) * d_, from.data + t * from.stride, d_ * 4);
+  };
+  exec.timed(ATTN_OP_CLASS_OTHER, [&] {
+    append(variant_.keys, cache_keys);
+    if (!variant_.values_are_keys() && !mixing_) append(variant_.values, cache_values);
+  });
+  // The mixed values of the new tokens, from every cached input row (the
+  // keys: variants.h requires Mixed values to have the input as keys).
+  if (mixing_)
+    exec.timed(ATTN_OP_CLASS_ATTENTION,
+               [&] { mixing_->run(exec, cache_keys, cache_values, total, first, total, true, nullptr); });
+  run_heads(exec, {proj, rows.proj_stride(), {cache_keys, d_}, {cache_values, d_}, heads_out, total, m, first, true,
+                   nullptr, b.scratch[2], attention_scratch_floats(L, size_t(op_.head_dim))});
+}
+
+}  // namespace attn

@@ -1,0 +1,18 @@
+#pragma once
+
+#include "dense_layer.h"
+
+namespace attn {
+
+class DenseOp final : public Operator {
+ public:
+  using Operator::Operator;
+  bool folds_residual() const override { return true; }
+  void prepare(const PrepareContext& context) override;
+  void run(const Model& m, Executor& exec, const RunState& state, const OpBuffers& b) override;
+
+ private:
+  DenseLayer layer_;
+};
+
+}  // namespace attn

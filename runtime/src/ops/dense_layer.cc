@@ -1,0 +1,133 @@
+#include "dense_layer.h"
+
+#include <xnnpack.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <limits>
+#include <mutex>
+#include <string>
+
+#include "../error.h"
+
+namespace attn {
+
+namespace {
+
+void check_xnn(xnn_status status, const char* what) {
+  if (status == xnn_status_success) return;
+  if (status == xnn_status_out_of_memory) fail(ATTN_ERROR_OUT_OF_MEMORY, std::string(what) + ": out of memory");
+  fail(ATTN_ERROR_INTERNAL, std::string(what) + " failed with XNNPACK status " + std::to_string(status));
+}
+
+// Layers use the kernel path's own GEMM where it has one and the layer is at
+// least the size from which it measured faster than XNNPACK (the path's
+// gemm_min_*). With several threads every layer does, so that all work goes
+// through the same worker pool. options.dense, or when it is AUTO the
+// ATTN_DENSE environment variable (xnnpack or gemm), forces one for every layer.
+bool use_own_gemm(const Kernels& k, size_t in_features, size_t out_features, size_t threads,
+                  attn_dense_backend dense) {
+  static const std::string forced = [] {
+    const char* v = std::getenv("ATTN_DENSE");
+    return std::string(v ? v : "");
+  }();
+  if (dense == ATTN_DENSE_AUTO) dense = forced == "xnnpack" ? ATTN_DENSE_XNNPACK : forced == "gemm" ? ATTN_DENSE_GEMM : dense;
+  if (!k.gemm || dense == ATTN_DENSE_XNNPACK) return false;
+  return dense == ATTN_DENSE_GEMM || threads > 1 ||
+         (in_features >= k.gemm_min_in_features && in_features * out_features >= k.gemm_min_weights);
+}
+
+struct GemmTask {
+  const Kernels* kernels;
+  GemmCall call;
+  size_t panels_per_item, panels;
+  static void run(void* context, size_t item) {
+    auto* t = static_cast<GemmTask*>(context);
+    const GemmCall& g = t->call;
+    const size_t first = item * t->panels_per_item;
+    t->kernels->gemm(g.a, g.a_stride, g.m, g.k, g.packed, g.bias, g.epilogue, g.residual, g.c, g.n, g.n, first,
+                     std::min(t->panels, first + t->panels_per_item));
+  }
+};
+
+}  // namespace
+
+void initialize_xnnpack() {
+  static std::once_flag once;
+  static xnn_status status = xnn_status_success;
+  std::call_once(once, [] { status = xnn_initialize(nullptr); });
+  if (status == xnn_status_unsupported_hardware)
+    fail(ATTN_ERROR_UNSUPPORTED_HARDWARE, "XNNPACK does not support this CPU");
+  if (status != xnn_status_success)
+    fail(ATTN_ERROR_INTERNAL, "XNNPACK failed to initialize (status " + std::to_string(status) + ")");
+}
+
+Epilogue epilogue_of(Activation activation) {
+  switch (activation) {
+    case Activation::None: return Epilogue::None;
+    case Activation::Gelu: return Epilogue::Gelu;
+    case Activation::GeluTanh: return Epilogue::GeluTanh;
+    case Activation::Relu: return Epilogue::Relu;
+  }
+  return Epilogue::None;
+}
+
+void run_gemm(Executor& exec, const GemmCall& call) {
+  const Kernels& k = exec.kernels();
+  GemmTask task{&k, call, 0, (call.n + k.gemm_panel - 1) / k.gemm_panel};
+  const bool split = exec.parallel(2.0 * double(call.m) * double(call.k) * double(call.n));
+  // Small items, so that a late worker leaves little for the others to wait on.
+  task.panels_per_item = split ? std::max<size_t>(1, task.panels / (4 * exec.threads())) : task.panels;
+  exec.for_each(split, &GemmTask::run, &task, (task.panels + task.panels_per_item - 1) / task.panels_per_item);
+}
+
+DenseLayer::~DenseLayer() {
+  if (op_) xnn_delete_operator(op_);
+}
+
+// Weights are packed here: by XNNPACK for this session, or for the own GEMM
+// once per model, shared by its sessions.
+void DenseLayer::prepare(const PrepareContext& context, int weight, int bias, Activation activation) {
+  const Model& m = context.model;
+  const ConstTensor& w = m.tensors[size_t(weight)];
+  out_features_ = size_t(w.shape[0]);
+  in_features_ = size_t(w.shape[1]);
+  activation_ = activation;
+  bias_ = bias >= 0 ? m.tensors[size_t(bias)].floats() : nullptr;
+  const Kernels& k = context.executor.kernels();
+  if (use_own_gemm(k, in_features_, out_features_, context.executor.threads(), context.dense)) {
+    packed_ = m.packed_weights.get(k, weight, w, m.bytes->mapped());
+    return;
+  }
+  const float lo = activation == Activation::Relu ? 0.0f : -std::numeric_limits<float>::infinity();
+  check_xnn(xnn_create_fully_connected_nc_f32(in_features_, out_features_, in_features_, out_features_, w.floats(),
+                                              bias_, lo, std::numeric_limits<float>::infinity(), 0, &op_),
+            ("packing tensor '" + w.name + "'").c_str());
+}
+
+void DenseLayer::run(Executor& exec, size_t rows, const float* in, float* out, const float* residual) {
+  const Kernels& k = exec.kernels();
+  if (packed_) {
+    // Activations and the residual are fused: their time counts as dense.
+    exec.timed(ATTN_OP_CLASS_DENSE, [&] {
+      run_gemm(exec, {in, in_features_, rows, in_features_, packed_, bias_, epilogue_of(activation_), residual, out,
+                      out_features_});
+    });
+    return;
+  }
+  if (set_rows_ != rows || set_in_ != in) {
+    const double flops = 2.0 * double(rows) * double(in_features_) * double(out_features_);
+    pool_ = flops >= Executor::kParallelMinFlops ? exec.xnnpack_pool() : nullptr;
+    check_xnn(xnn_setup_fully_connected_nc_f32(op_, rows, in, out, pool_), "setting up a dense layer");
+    set_rows_ = rows;
+    set_in_ = in;
+  }
+  exec.timed(ATTN_OP_CLASS_DENSE, [&] { check_xnn(xnn_run_operator(op_, pool_), "running a dense layer"); });
+  const size_t count = rows * out_features_;
+  if (activation_ == Activation::Gelu) exec.timed(ATTN_OP_CLASS_ACTIVATION, [&] { k.gelu(out, count); });
+  if (activation_ == Activation::GeluTanh) exec.timed(ATTN_OP_CLASS_ACTIVATION, [&] { k.gelu_tanh(out, count); });
+  // ReLU is XNNPACK's output clamp.
+  if (residual) exec.timed(ATTN_OP_CLASS_OTHER, [&] { k.add(out, residual, out, count); });
+}
+
+}  // namespace attn

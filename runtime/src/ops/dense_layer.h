@@ -1,0 +1,60 @@
+// A dense layer y = act(x · Wᵀ + b) (+ residual), the matrix product that
+// Dense, PatchEmbed and Attention's projections share. Its weight's dtype
+// and size choose how it runs: XNNPACK's fully connected operator, or the
+// kernel path's own GEMM on the weights packed once per model.
+#pragma once
+
+#include <cstddef>
+
+#include "operator.h"
+
+struct xnn_operator;
+struct pthreadpool;
+
+namespace attn {
+
+// One GEMM, c[m, n] = epilogue(a[m, k] · Wᵀ + bias) + residual, on the
+// path's own kernel, split among threads by column panels.
+struct GemmCall {
+  const float* a;
+  size_t a_stride, m, k;
+  const float* packed;  // W packed by Kernels::gemm_pack
+  const float* bias;
+  Epilogue epilogue;
+  const float* residual;
+  float* c;
+  size_t n;
+};
+void run_gemm(Executor& exec, const GemmCall& call);
+
+class DenseLayer {
+ public:
+  DenseLayer() = default;
+  ~DenseLayer();
+  DenseLayer(const DenseLayer&) = delete;
+  DenseLayer& operator=(const DenseLayer&) = delete;
+
+  // Packs tensor `weight` ([out, in]) and takes tensor `bias` (-1: none).
+  void prepare(const PrepareContext& context, int weight, int bias, Activation activation);
+  void run(Executor& exec, size_t rows, const float* in, float* out, const float* residual = nullptr);
+  size_t in_features() const { return in_features_; }
+  size_t out_features() const { return out_features_; }
+
+ private:
+  size_t in_features_ = 0, out_features_ = 0;
+  Activation activation_ = Activation::None;
+  const float* bias_ = nullptr;
+  const float* packed_ = nullptr;  // own GEMM: the model's shared packing
+  xnn_operator* op_ = nullptr;     // otherwise XNNPACK's operator
+  size_t set_rows_ = 0;            // what op_ is set up for
+  const float* set_in_ = nullptr;
+  pthreadpool* pool_ = nullptr;
+};
+
+// The same epilogue as an activation (a fused GEMM's last step).
+Epilogue epilogue_of(Activation activation);
+
+// Fails unless XNNPACK works on this CPU; initialises it once.
+void initialize_xnnpack();
+
+}  // namespace attn

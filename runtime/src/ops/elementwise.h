@@ -1,0 +1,31 @@
+#pragma once
+
+#include "operator.h"
+
+namespace attn {
+
+class TokenEmbedOp final : public Operator {
+ public:
+  using Operator::Operator;
+  void run(const Model& m, Executor& exec, const RunState& state, const OpBuffers& b) override;
+};
+
+class LayerNormOp final : public Operator {
+ public:
+  using Operator::Operator;
+  void run(const Model& m, Executor& exec, const RunState& state, const OpBuffers& b) override;
+};
+
+class AddOp final : public Operator {
+ public:
+  using Operator::Operator;
+  void run(const Model& m, Executor& exec, const RunState& state, const OpBuffers& b) override;
+};
+
+class PoolOp final : public Operator {
+ public:
+  using Operator::Operator;
+  void run(const Model& m, Executor& exec, const RunState& state, const OpBuffers& b) override;
+};
+
+}  // namespace attn

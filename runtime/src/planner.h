@@ -1,0 +1,44 @@
+// A session's memory: one arena holding every value and every op's scratch,
+// planned so that buffers whose lifetimes do not overlap share bytes
+// (memory_plan.cc), and the decode cache of the causal layers. The planner
+// also folds an Add into the op before it when that op's output has no
+// other reader (the op stores its result plus the residual).
+#pragma once
+
+#include <cstddef>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "ops/operator.h"
+
+namespace attn {
+
+class SessionMemory {
+ public:
+  SessionMemory(const Model& m, const std::vector<std::unique_ptr<Operator>>& ops, const Kernels& k);
+  SessionMemory(const SessionMemory&) = delete;
+  SessionMemory& operator=(const SessionMemory&) = delete;
+
+  float* value(int v) const { return values_[size_t(v)]; }
+  const OpBuffers& buffers(size_t op) const { return buffers_[op]; }
+  bool folded(size_t op) const { return folded_[op]; }  // an Add that the op before it computes
+  size_t cache_floats() const { return cache_floats_; }
+  size_t arena_bytes() const { return arena_bytes_; }
+
+ private:
+  void bind_cache(const Model& m, const std::vector<size_t>& cache_needs);
+
+  struct Free {
+    void operator()(void* p) const { std::free(p); }
+  };
+  std::unique_ptr<void, Free> arena_block_;  // what calloc gave; values_ point into it, 64-byte aligned
+  size_t arena_bytes_ = 0;
+  std::unique_ptr<float, Free> cache_;
+  size_t cache_floats_ = 0;
+  std::vector<float*> values_;
+  std::vector<OpBuffers> buffers_;
+  std::vector<bool> folded_;
+};
+
+}  // namespace attn
