@@ -18,6 +18,7 @@
 #include "error.h"
 #include "model_limits.h"
 #include "model.h"
+#include "ops/op_reader.h"
 #include "tokenizer/from_model.h"
 
 namespace attn {
@@ -25,8 +26,6 @@ namespace attn {
 namespace {
 
 using namespace limits;
-// In a weight's expected shape: any size.
-constexpr int64_t kAny = std::numeric_limits<int64_t>::min();
 
 [[noreturn]] void invalid(const std::string& what) { fail(ATTN_ERROR_INVALID_MODEL, what); }
 
@@ -253,34 +252,6 @@ class Loader {
     return out;
   }
 
-  // A weight reference: in range, and shaped `expected` (kAny = any size).
-  int weight(int32_t index, const std::string& op, const char* field, std::vector<int64_t> expected,
-             bool required) {
-    if (index == -1) {
-      if (required) invalid(op + ": required weight '" + field + "' is missing");
-      return -1;
-    }
-    if (index < 0 || static_cast<size_t>(index) >= m_.tensors.size())
-      invalid(op + ": weight '" + field + "' index " + std::to_string(index) + " is out of range");
-    const ConstTensor& t = m_.tensors[index];
-    bool ok = t.shape.size() == expected.size();
-    for (size_t i = 0; ok && i < expected.size(); ++i) ok = expected[i] == kAny || expected[i] == t.shape[i];
-    if (!ok)
-      invalid(op + ": weight '" + field + "' (tensor '" + t.name + "') has shape " + shape_text(t.shape) +
-              ", expected " + shape_text(expected));
-    return index;
-  }
-
-  const ValueInfo& value(const OpInfo& op, size_t k, bool output) {
-    return m_.values[output ? op.outputs[k] : op.inputs[k]];
-  }
-
-  void expect_value(const ValueInfo& v, attn_dtype dtype, std::vector<int64_t> shape, const std::string& op) {
-    if (v.dtype != dtype || v.shape != shape)
-      invalid(op + ": value '" + v.name + "' has shape " + shape_text(v.shape) + ", expected " + shape_text(shape) +
-              (v.dtype != dtype ? " with another dtype" : ""));
-  }
-
   void load_ops(const fb::Model* root) {
     const auto* ops = root->ops();
     check_count(ops, kMaxOps, "operators");
@@ -293,172 +264,14 @@ class Loader {
       op.inputs = indices(o->inputs(), m_.values.size(), name + " input");
       op.outputs = indices(o->outputs(), m_.values.size(), name + " output");
       if (op.outputs.size() != 1) invalid(name + " must have exactly one output");
-      auto need_inputs = [&](size_t lo, size_t hi) {
-        if (op.inputs.size() < lo || op.inputs.size() > hi)
-          invalid(name + " has " + std::to_string(op.inputs.size()) + " inputs");
-      };
-      switch (o->options_type()) {
-        case fb::OpOptions::PatchEmbed: {
-          const auto* p = o->options_as_PatchEmbed();
-          op.kind = OpKind::PatchEmbed;
-          need_inputs(1, 1);
-          op.channels = p->channels(), op.height = p->height(), op.width = p->width(), op.patch = p->patch();
-          if (op.patch < 1 || op.channels < 1 || op.height < 1 || op.width < 1 || op.patch > op.height ||
-              op.patch > op.width || op.height % op.patch || op.width % op.patch || op.channels > kMaxChannels ||
-              op.height > kMaxImageSide || op.width > kMaxImageSide)
-            invalid(name + " (patch embedding): image " + std::to_string(op.channels) + "x" +
-                    std::to_string(op.height) + "x" + std::to_string(op.width) + " is not divisible into " +
-                    std::to_string(op.patch) + "-pixel patches");
-          expect_value(value(op, 0, false), ATTN_DTYPE_F32, {op.channels, op.height, op.width}, name);
-          const ValueInfo& out = value(op, 0, true);
-          if (out.shape.size() != 2) invalid(name + ": output must be [tokens, d]");
-          int64_t d = out.shape[1];
-          int64_t patches = int64_t{op.height / op.patch} * (op.width / op.patch);
-          op.weight = weight(p->weight(), name, "weight", {d, int64_t{op.channels} * op.patch * op.patch}, true);
-          op.bias = weight(p->bias(), name, "bias", {d}, false);
-          op.cls_token = weight(p->cls_token(), name, "cls_token", {d}, false);
-          int64_t tokens = patches + (op.cls_token >= 0 ? 1 : 0);
-          expect_value(out, ATTN_DTYPE_F32, {tokens, d}, name);
-          op.pos_embed = weight(p->pos_embed(), name, "pos_embed", {tokens, d}, true);
-          break;
-        }
-        case fb::OpOptions::TokenEmbed: {
-          const auto* p = o->options_as_TokenEmbed();
-          op.kind = OpKind::TokenEmbed;
-          need_inputs(1, 1);
-          const ValueInfo& ids = value(op, 0, false);
-          if (ids.dtype != ATTN_DTYPE_I32 || ids.shape.size() != 1)
-            invalid(name + " (token embedding): input '" + ids.name + "' must be int32 [n]");
-          const ValueInfo& out = value(op, 0, true);
-          if (out.shape.size() != 2) invalid(name + ": output must be [n, d]");
-          int64_t d = out.shape[1];
-          expect_value(out, ATTN_DTYPE_F32, {ids.shape[0], d}, name);
-          op.weight = weight(p->table(), name, "table", {kAny, d}, true);
-          op.pos_embed = weight(p->pos_embed(), name, "pos_embed", {kAny, d}, true);
-          if (m_.tensors[op.pos_embed].shape[0] < ids.max_shape[0])
-            invalid(name + ": pos_embed has fewer rows than the sequence length");
-          // Ids are checked against the smallest table a model reads.
-          const int64_t rows = m_.tensors[op.weight].shape[0];
-          if (rows > kMaxVocab)
-            invalid(name + ": vocabulary of " + std::to_string(rows) + " tokens is more than the limit of " + std::to_string(kMaxVocab));
-          if (m_.vocab == 0 || rows < m_.vocab) m_.vocab = rows;
-          break;
-        }
-        case fb::OpOptions::LayerNorm: {
-          const auto* p = o->options_as_LayerNorm();
-          op.kind = OpKind::LayerNorm;
-          need_inputs(1, 1);
-          const ValueInfo& in = value(op, 0, false);
-          if (in.dtype != ATTN_DTYPE_F32 || in.shape.size() > 2)
-            invalid(name + ": LayerNorm needs a float input of shape [d] or [n, d], got " + shape_text(in.shape));
-          expect_value(value(op, 0, true), ATTN_DTYPE_F32, in.shape, name);
-          int64_t d = in.shape.back();
-          op.weight = weight(p->weight(), name, "weight", {d}, true);
-          op.bias = weight(p->bias(), name, "bias", {d}, true);
-          op.eps = p->eps();
-          if (!(op.eps > 0 && op.eps < 1)) invalid(name + ": LayerNorm eps " + std::to_string(op.eps) + " is not in (0, 1)");
-          break;
-        }
-        case fb::OpOptions::Dense: {
-          const auto* p = o->options_as_Dense();
-          op.kind = OpKind::Dense;
-          need_inputs(1, 1);
-          const ValueInfo& in = value(op, 0, false);
-          const ValueInfo& out = value(op, 0, true);
-          if (in.dtype != ATTN_DTYPE_F32 || in.shape.size() > 2 || out.shape.size() != in.shape.size())
-            invalid(name + ": dense input must be float [d] or [n, d] and its output of the same rank, got " +
-                    shape_text(in.shape) + " -> " + shape_text(out.shape));
-          std::vector<int64_t> expected = in.shape;
-          expected.back() = out.shape.back();
-          expect_value(out, ATTN_DTYPE_F32, expected, name);
-          op.weight = weight(p->weight(), name, "weight", {out.shape.back(), in.shape.back()}, true);
-          op.bias = weight(p->bias(), name, "bias", {out.shape.back()}, false);
-          int a = static_cast<int>(p->activation());
-          if (a < 0 || a > 3) invalid(name + ": unknown activation " + std::to_string(a));
-          op.activation = static_cast<Activation>(a);
-          break;
-        }
-        case fb::OpOptions::Attention: {
-          const auto* p = o->options_as_Attention();
-          op.kind = OpKind::Attention;
-          if (++layers > kMaxLayers)
-            invalid(name + ": the model has more than " + std::to_string(kMaxLayers) + " attention layers");
-          const VariantTraits* variant = variant_with_value(int64_t(p->variant()));
-          if (!variant) invalid(name + ": unknown attention variant " + std::to_string(int(p->variant())));
-          op.variant = variant->variant;
-          op.heads = p->heads(), op.head_dim = p->head_dim(), op.scale = p->scale();
-          op.causal = p->causal(), op.pad_id = p->pad_id();
-          need_inputs(op.pad_id >= 0 ? 2 : 1, op.pad_id >= 0 ? 2 : 1);
-          const ValueInfo& x = value(op, 0, false);
-          if (x.dtype != ATTN_DTYPE_F32 || x.shape.size() != 2) invalid(name + ": attention input must be [n, d]");
-          int64_t n = x.shape[0], d = x.shape[1];
-          if (op.heads < 1 || op.heads > kMaxHeads || op.head_dim < 1 || int64_t{op.heads} * op.head_dim != d)
-            invalid(name + ": heads " + std::to_string(op.heads) + " × head_dim " + std::to_string(op.head_dim) +
-                    " does not equal d = " + std::to_string(d));
-          if (!(op.scale > 0) || !std::isfinite(op.scale)) invalid(name + ": attention scale must be positive");
-          // A causal layer's keys and values are cached by position for
-          // decoding, so its rows must be the run's sequence length.
-          if (op.causal && n != -1)
-            invalid(name + ": causal attention input '" + x.name + "' has shape " + shape_text(x.shape) +
-                    ", expected [-1, d] (causal layers run over the free sequence length)");
-          // Padding is masked on the full path only; the decode cache has no
-          // mask, so a causal layer with a pad_id would decode something else.
-          if (op.causal && op.pad_id >= 0)
-            invalid(name + ": causal attention with pad_id " + std::to_string(op.pad_id) +
-                    " is not supported (padding is masked only in non-causal attention)");
-          if (op.pad_id >= 0) {
-            const ValueInfo& ids = value(op, 1, false);
-            if (ids.dtype != ATTN_DTYPE_I32 || ids.shape != std::vector<int64_t>{n})
-              invalid(name + ": the token-id input must be int32 [n]");
-          }
-          expect_value(value(op, 0, true), ATTN_DTYPE_F32, {n, d}, name);
-          int64_t pd = variant->projections() * d;
-          op.weight = weight(p->qkv_weight(), name, "qkv_weight", {pd, d}, true);
-          op.bias = weight(p->qkv_bias(), name, "qkv_bias", {pd}, false);
-          op.out_weight = weight(p->out_weight(), name, "out_weight", {d, d}, true);
-          op.out_bias = weight(p->out_bias(), name, "out_bias", {d}, true);
-          int64_t L = x.max_shape[0];
-          if (variant->token_mixing()) {
-            op.align_weight = weight(p->align_weight(), name, "align_weight", {kAny, kAny}, true);
-            const auto& as = m_.tensors[op.align_weight].shape;
-            if (as[0] != as[1] || as[0] < L)
-              invalid(name + ": align_weight has shape " + shape_text(as) + ", expected [L, L] with L >= " + std::to_string(L));
-            op.align_bias = weight(p->align_bias(), name, "align_bias", {as[0]}, false);
-          } else if (p->align_weight() != -1 || p->align_bias() != -1) {
-            invalid(name + ": only Super attention has align weights");
-          }
-          break;
-        }
-        case fb::OpOptions::Add: {
-          op.kind = OpKind::Add;
-          need_inputs(2, 2);
-          const ValueInfo& a = value(op, 0, false);
-          if (a.dtype != ATTN_DTYPE_F32 || a.shape.size() > 2)
-            invalid(name + ": add needs float inputs of shape [d] or [n, d], got " + shape_text(a.shape));
-          expect_value(value(op, 1, false), ATTN_DTYPE_F32, a.shape, name);
-          expect_value(value(op, 0, true), ATTN_DTYPE_F32, a.shape, name);
-          break;
-        }
-        case fb::OpOptions::Pool: {
-          const auto* p = o->options_as_Pool();
-          op.kind = OpKind::Pool;
-          op.pool_cls = p->mode() == fb::PoolMode::Cls;
-          if (!op.pool_cls && p->mode() != fb::PoolMode::Mean) invalid(name + ": unknown pool mode");
-          op.pad_id = p->pad_id();
-          need_inputs(op.pad_id >= 0 ? 2 : 1, op.pad_id >= 0 ? 2 : 1);
-          const ValueInfo& x = value(op, 0, false);
-          if (x.dtype != ATTN_DTYPE_F32 || x.shape.size() != 2) invalid(name + ": pool input must be [n, d]");
-          if (op.pad_id >= 0) {
-            const ValueInfo& ids = value(op, 1, false);
-            if (ids.dtype != ATTN_DTYPE_I32 || ids.shape != std::vector<int64_t>{x.shape[0]})
-              invalid(name + ": the token-id input must be int32 [n]");
-          }
-          expect_value(value(op, 0, true), ATTN_DTYPE_F32, {x.shape[1]}, name);
-          break;
-        }
-        default:
-          invalid(name + " has an unknown operator type " + std::to_string(static_cast<int>(o->options_type())));
-      }
+      const OpSchema* schema = op_schema(o->options_type());
+      if (!schema)
+        invalid(name + " has an unknown operator type " + std::to_string(static_cast<int>(o->options_type())));
+      op.kind = schema->kind;
+      if (op.kind == OpKind::Attention && ++layers > kMaxLayers)
+        invalid(name + ": the model has more than " + std::to_string(kMaxLayers) + " attention layers");
+      OpReader reader(m_, op, name);
+      schema->read(*o, reader);
       m_.ops.push_back(std::move(op));
     }
   }

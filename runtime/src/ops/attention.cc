@@ -1,7 +1,12 @@
 #include "attention.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <string>
+
+#include "../model_limits.h"
+#include "../shape_text.h"
 
 namespace attn {
 
@@ -175,6 +180,61 @@ void AttentionOp::run_cached(const Model& model, Executor& exec, const RunState&
                [&] { mixing_->run(exec, cache_keys, cache_values, total, first, total, true, nullptr); });
   run_heads(exec, {proj, rows.proj_stride(), {cache_keys, d_}, {cache_values, d_}, heads_out, total, m, first, true,
                    nullptr, b.scratch[2], attention_scratch_floats(L, size_t(op_.head_dim))});
+}
+
+}  // namespace attn
+
+namespace attn {
+
+void AttentionOp::read(const fb::Op& o, OpReader& r) {
+  using namespace limits;
+  const auto* p = o.options_as_Attention();
+  OpInfo& op = r.op();
+  const std::string& name = r.name();
+  const VariantTraits* variant = variant_with_value(int64_t(p->variant()));
+  if (!variant) r.invalid(name + ": unknown attention variant " + std::to_string(int(p->variant())));
+  op.variant = variant->variant;
+  op.heads = p->heads(), op.head_dim = p->head_dim(), op.scale = p->scale();
+  op.causal = p->causal(), op.pad_id = p->pad_id();
+  r.need_inputs(op.pad_id >= 0 ? 2 : 1, op.pad_id >= 0 ? 2 : 1);
+  const ValueInfo& x = r.input(0);
+  if (x.dtype != ATTN_DTYPE_F32 || x.shape.size() != 2) r.invalid(name + ": attention input must be [n, d]");
+  const int64_t n = x.shape[0], d = x.shape[1];
+  if (op.heads < 1 || op.heads > kMaxHeads || op.head_dim < 1 || int64_t{op.heads} * op.head_dim != d)
+    r.invalid(name + ": heads " + std::to_string(op.heads) + " × head_dim " + std::to_string(op.head_dim) +
+              " does not equal d = " + std::to_string(d));
+  if (!(op.scale > 0) || !std::isfinite(op.scale)) r.invalid(name + ": attention scale must be positive");
+  // A causal layer's keys and values are cached by position for decoding,
+  // so its rows must be the run's sequence length.
+  if (op.causal && n != -1)
+    r.invalid(name + ": causal attention input '" + x.name + "' has shape " + shape_text(x.shape) +
+              ", expected [-1, d] (causal layers run over the free sequence length)");
+  // Padding is masked on the full path only; the decode cache has no mask,
+  // so a causal layer with a pad_id would decode something else.
+  if (op.causal && op.pad_id >= 0)
+    r.invalid(name + ": causal attention with pad_id " + std::to_string(op.pad_id) +
+              " is not supported (padding is masked only in non-causal attention)");
+  if (op.pad_id >= 0) {
+    const ValueInfo& ids = r.input(1);
+    if (ids.dtype != ATTN_DTYPE_I32 || ids.shape != std::vector<int64_t>{n})
+      r.invalid(name + ": the token-id input must be int32 [n]");
+  }
+  r.expect_value(r.output(0), ATTN_DTYPE_F32, {n, d});
+  const int64_t pd = variant->projections() * d;
+  op.weight = r.weight(p->qkv_weight(), "qkv_weight", {pd, d}, true);
+  op.bias = r.weight(p->qkv_bias(), "qkv_bias", {pd}, false);
+  op.out_weight = r.weight(p->out_weight(), "out_weight", {d, d}, true);
+  op.out_bias = r.weight(p->out_bias(), "out_bias", {d}, true);
+  const int64_t L = x.max_shape[0];
+  if (variant->token_mixing()) {
+    op.align_weight = r.weight(p->align_weight(), "align_weight", {OpReader::kAny, OpReader::kAny}, true);
+    const auto& as = r.model().tensors[size_t(op.align_weight)].shape;
+    if (as[0] != as[1] || as[0] < L)
+      r.invalid(name + ": align_weight has shape " + shape_text(as) + ", expected [L, L] with L >= " + std::to_string(L));
+    op.align_bias = r.weight(p->align_bias(), "align_bias", {as[0]}, false);
+  } else if (p->align_weight() != -1 || p->align_bias() != -1) {
+    r.invalid(name + ": only Super attention has align weights");
+  }
 }
 
 }  // namespace attn

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "op_reader.h"
+
 #include <optional>
 
 #include "dense_layer.h"
@@ -12,6 +14,7 @@ namespace attn {
 // layers keep their keys and values in the decode cache.
 class AttentionOp final : public Operator {
  public:
+  static void read(const fb::Op& o, OpReader& r);
   explicit AttentionOp(const OpInfo& op);
   OpNeeds needs(const Model& m, const Kernels& k) const override;
   bool folds_residual() const override { return true; }

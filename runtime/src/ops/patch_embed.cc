@@ -3,6 +3,9 @@
 #include "patch_embed.h"
 
 #include <cstring>
+#include <string>
+
+#include "../model_limits.h"
 
 namespace attn {
 
@@ -39,6 +42,35 @@ void PatchEmbedOp::run(const Model& m, Executor& exec, const RunState&, const Op
     const size_t total = (patches + (cls ? 1 : 0)) * d;
     exec.kernels().add(b.out, m.tensors[size_t(op_.pos_embed)].floats(), b.out, total);
   });
+}
+
+}  // namespace attn
+
+namespace attn {
+
+void PatchEmbedOp::read(const fb::Op& o, OpReader& r) {
+  using namespace limits;
+  const auto* p = o.options_as_PatchEmbed();
+  OpInfo& op = r.op();
+  r.need_inputs(1, 1);
+  op.channels = p->channels(), op.height = p->height(), op.width = p->width(), op.patch = p->patch();
+  if (op.patch < 1 || op.channels < 1 || op.height < 1 || op.width < 1 || op.patch > op.height ||
+      op.patch > op.width || op.height % op.patch || op.width % op.patch || op.channels > kMaxChannels ||
+      op.height > kMaxImageSide || op.width > kMaxImageSide)
+    r.invalid(r.name() + " (patch embedding): image " + std::to_string(op.channels) + "x" +
+              std::to_string(op.height) + "x" + std::to_string(op.width) + " is not divisible into " +
+              std::to_string(op.patch) + "-pixel patches");
+  r.expect_value(r.input(0), ATTN_DTYPE_F32, {op.channels, op.height, op.width});
+  const ValueInfo& out = r.output(0);
+  if (out.shape.size() != 2) r.invalid(r.name() + ": output must be [tokens, d]");
+  const int64_t d = out.shape[1];
+  const int64_t patches = int64_t{op.height / op.patch} * (op.width / op.patch);
+  op.weight = r.weight(p->weight(), "weight", {d, int64_t{op.channels} * op.patch * op.patch}, true);
+  op.bias = r.weight(p->bias(), "bias", {d}, false);
+  op.cls_token = r.weight(p->cls_token(), "cls_token", {d}, false);
+  const int64_t tokens = patches + (op.cls_token >= 0 ? 1 : 0);
+  r.expect_value(out, ATTN_DTYPE_F32, {tokens, d});
+  op.pos_embed = r.weight(p->pos_embed(), "pos_embed", {tokens, d}, true);
 }
 
 }  // namespace attn

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "op_reader.h"
+
 #include "dense_layer.h"
 
 namespace attn {
@@ -7,6 +9,7 @@ namespace attn {
 class PatchEmbedOp final : public Operator {
  public:
   using Operator::Operator;
+  static void read(const fb::Op& o, OpReader& r);
   OpNeeds needs(const Model& m, const Kernels& k) const override;
   void prepare(const PrepareContext& context) override;
   void run(const Model& m, Executor& exec, const RunState& state, const OpBuffers& b) override;
