@@ -179,6 +179,25 @@ class Loader {
     return shape;
   }
 
+  // A byte range of the data section: 64-byte aligned and inside it.
+  void section(uint64_t offset, uint64_t size, const std::string& what) const {
+    if (offset % kDataAlignment != 0) invalid(what + " offset " + std::to_string(offset) + " is not a multiple of 64");
+    if (offset > data_size_ || size > data_size_ - offset)
+      invalid(what + " [" + std::to_string(data_offset_ + offset) + ", +" + std::to_string(size) +
+              ") lies outside the data section");
+  }
+
+  static WeightType weight_type(fb::DType dtype, const std::string& what) {
+    switch (dtype) {
+      case fb::DType::F32: return WeightType::F32;
+      case fb::DType::F16: return WeightType::F16;
+      case fb::DType::Q8: return WeightType::Q8;
+      case fb::DType::Q4: return WeightType::Q4;
+      case fb::DType::I32: break;
+    }
+    invalid(what + " has dtype " + std::to_string(int(dtype)) + ", which is not a weight format (f32, f16, q8, q4)");
+  }
+
   void load_tensors(const fb::Model* root) {
     const auto* tensors = root->tensors();
     check_count(tensors, kMaxTensors, "tensors");
@@ -188,18 +207,33 @@ class Loader {
       ConstTensor& c = m_.tensors[i];
       c.name = t->name()->str();
       const std::string what = "tensor " + std::to_string(i) + " '" + c.name + "' (" + at(t).substr(1) + ")";
-      if (t->dtype() != fb::DType::F32) invalid(what + " has a dtype other than F32");
       c.shape = read_shape(t->shape(), what, false);
       c.count = 1;
       for (int64_t d : c.shape) c.count *= static_cast<size_t>(d);
-      if (t->size() != c.count * sizeof(float))
-        invalid(what + " has byte size " + std::to_string(t->size()) + " but shape " + shape_text(c.shape) +
-                " needs " + std::to_string(c.count * sizeof(float)));
-      if (t->offset() % kDataAlignment != 0)
-        invalid(what + " data offset " + std::to_string(t->offset()) + " is not a multiple of 64");
-      if (t->offset() > data_size_ || t->size() > data_size_ - t->offset())
-        invalid(what + " data [" + std::to_string(data_offset_ + t->offset()) + ", +" + std::to_string(t->size()) +
-                ") lies outside the data section");
+      c.type = weight_type(t->dtype(), what);
+      const WeightTypeTraits& type = traits_of(c.type);
+      if (type.block > 1 && c.shape.size() != 2)
+        invalid(what + " is " + type.name + " with shape " + shape_text(c.shape) + ": blocked formats need [rows, cols]");
+      const size_t cols = size_t(c.shape.back()), rows = c.count / cols;
+      const size_t bytes = type.data_bytes(rows, cols);
+      if (t->size() != bytes)
+        invalid(what + " has byte size " + std::to_string(t->size()) + " but " + type.name + " of shape " +
+                shape_text(c.shape) + " needs " + std::to_string(bytes));
+      section(t->offset(), t->size(), what + " data");
+      if (type.scaled) {
+        const size_t scales = type.scale_count(rows, cols);
+        if (t->scales_size() != scales * sizeof(float))
+          invalid(what + " has scales of " + std::to_string(t->scales_size()) + " bytes but " + type.name + " of shape " +
+                  shape_text(c.shape) + " needs " + std::to_string(scales * sizeof(float)));
+        section(t->scales_offset(), t->scales_size(), what + " scales");
+        c.scales = reinterpret_cast<const float*>(data_ + t->scales_offset());
+        for (size_t k = 0; k < scales; ++k)
+          if (!std::isfinite(c.scales[k]) || c.scales[k] < 0)
+            invalid(what + " has scale " + std::to_string(k) + " (row " + std::to_string(k / type.blocks_per_row(cols)) +
+                    ") = " + std::to_string(c.scales[k]) + ": scales must be finite and not negative");
+      } else if (t->scales_offset() != 0 || t->scales_size() != 0) {
+        invalid(what + " is " + type.name + " but has scales");
+      }
       c.data = data_ + t->offset();
     }
   }

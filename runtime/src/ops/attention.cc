@@ -221,9 +221,9 @@ void AttentionOp::read(const fb::Op& o, OpReader& r) {
   }
   r.expect_value(r.output(0), ATTN_DTYPE_F32, {n, d});
   const int64_t pd = variant->projections() * d;
-  op.weight = r.weight(p->qkv_weight(), "qkv_weight", {pd, d}, true);
+  op.weight = r.dense_weight(p->qkv_weight(), "qkv_weight", pd, d);
   op.bias = r.weight(p->qkv_bias(), "qkv_bias", {pd}, false);
-  op.out_weight = r.weight(p->out_weight(), "out_weight", {d, d}, true);
+  op.out_weight = r.dense_weight(p->out_weight(), "out_weight", d, d);
   op.out_bias = r.weight(p->out_bias(), "out_bias", {d}, true);
   const int64_t L = x.max_shape[0];
   if (variant->token_mixing()) {

@@ -35,7 +35,7 @@ void DenseOp::read(const fb::Op& o, OpReader& r) {
   std::vector<int64_t> expected = in.shape;
   expected.back() = out.shape.back();
   r.expect_value(out, ATTN_DTYPE_F32, expected);
-  op.weight = r.weight(p->weight(), "weight", {out.shape.back(), in.shape.back()}, true);
+  op.weight = r.dense_weight(p->weight(), "weight", out.shape.back(), in.shape.back());
   op.bias = r.weight(p->bias(), "bias", {out.shape.back()}, false);
   switch (p->activation()) {
     case fb::Activation::None: op.activation = Activation::None; break;

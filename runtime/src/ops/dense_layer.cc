@@ -95,6 +95,8 @@ void DenseLayer::prepare(const PrepareContext& context, int weight, int bias, Ac
   activation_ = activation;
   bias_ = bias >= 0 ? m.tensors[size_t(bias)].floats() : nullptr;
   const Kernels& k = context.executor.kernels();
+  if (w.type != WeightType::F32)
+    fail(ATTN_ERROR_INVALID_MODEL, "tensor '" + w.name + "' is " + traits_of(w.type).name + ": this build runs f32 dense weights only");
   if (use_own_gemm(k, in_features_, out_features_, context.executor.threads(), context.dense)) {
     packed_ = m.packed_weights.get(k, weight, w, m.bytes->mapped());
     return;

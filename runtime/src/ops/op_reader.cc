@@ -19,6 +19,18 @@ void OpReader::expect_value(const ValueInfo& v, attn_dtype dtype, const std::vec
 }
 
 int OpReader::weight(int32_t index, const char* field, const std::vector<int64_t>& expected, bool required) const {
+  const int i = any_weight(index, field, expected, required);
+  if (i >= 0 && m_.tensors[size_t(i)].type != WeightType::F32)
+    invalid(name_ + ": weight '" + field + "' (tensor '" + m_.tensors[size_t(i)].name + "') is " +
+            traits_of(m_.tensors[size_t(i)].type).name + "; only dense layers' weights may be stored in another format than f32");
+  return i;
+}
+
+int OpReader::dense_weight(int32_t index, const char* field, int64_t out, int64_t in) const {
+  return any_weight(index, field, {out, in}, true);
+}
+
+int OpReader::any_weight(int32_t index, const char* field, const std::vector<int64_t>& expected, bool required) const {
   if (index == -1) {
     if (required) invalid(name_ + ": required weight '" + field + "' is missing");
     return -1;

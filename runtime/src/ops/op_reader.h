@@ -32,10 +32,14 @@ class OpReader {
   // The value has this dtype and shape.
   void expect_value(const ValueInfo& v, attn_dtype dtype, const std::vector<int64_t>& shape) const;
   // A weight reference: -1 (absent, allowed unless required) or a tensor in
-  // range, shaped `expected` (kAny = any size). Returns the index.
+  // range, shaped `expected` (kAny = any size), F32. Returns the index.
   int weight(int32_t index, const char* field, const std::vector<int64_t>& expected, bool required) const;
+  // A dense layer's weight [out, in]: required, and of any weight type.
+  int dense_weight(int32_t index, const char* field, int64_t out, int64_t in) const;
 
  private:
+  int any_weight(int32_t index, const char* field, const std::vector<int64_t>& expected, bool required) const;
+
   Model& m_;
   OpInfo& op_;
   std::string name_;

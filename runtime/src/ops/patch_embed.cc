@@ -65,7 +65,7 @@ void PatchEmbedOp::read(const fb::Op& o, OpReader& r) {
   if (out.shape.size() != 2) r.invalid(r.name() + ": output must be [tokens, d]");
   const int64_t d = out.shape[1];
   const int64_t patches = int64_t{op.height / op.patch} * (op.width / op.patch);
-  op.weight = r.weight(p->weight(), "weight", {d, int64_t{op.channels} * op.patch * op.patch}, true);
+  op.weight = r.dense_weight(p->weight(), "weight", d, int64_t{op.channels} * op.patch * op.patch);
   op.bias = r.weight(p->bias(), "bias", {d}, false);
   op.cls_token = r.weight(p->cls_token(), "cls_token", {d}, false);
   const int64_t tokens = patches + (op.cls_token >= 0 ? 1 : 0);
