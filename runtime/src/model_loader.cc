@@ -214,7 +214,7 @@ class Loader {
       const WeightTypeTraits& type = traits_of(c.type);
       if (type.block > 1 && c.shape.size() != 2)
         invalid(what + " is " + type.name + " with shape " + shape_text(c.shape) + ": blocked formats need [rows, cols]");
-      const size_t cols = size_t(c.shape.back()), rows = c.count / cols;
+      const size_t cols = c.shape.empty() ? 1 : size_t(c.shape.back()), rows = c.count / cols;
       const size_t bytes = type.data_bytes(rows, cols);
       if (t->size() != bytes)
         invalid(what + " has byte size " + std::to_string(t->size()) + " but " + type.name + " of shape " +
