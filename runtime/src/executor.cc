@@ -34,6 +34,15 @@ void Executor::for_each(bool in_parallel, WorkerPool::Task task, void* context, 
   for (size_t i = 0; i < count; ++i) task(context, i);
 }
 
+void Executor::reserve_scratch(size_t bytes) {
+  if (bytes <= scratch_bytes_) return;
+  bytes = (bytes + 63) / 64 * 64;
+  scratch_bytes_ = 0;
+  scratch_.reset(std::aligned_alloc(64, bytes));
+  if (!scratch_) fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate " + std::to_string(bytes) + " bytes of scratch");
+  scratch_bytes_ = bytes;
+}
+
 void Executor::profile(double* seconds, uint64_t* runs) const {
   if (!profiling_) fail(ATTN_ERROR_BAD_STATE, "the session was created without options.profile");
   std::copy(seconds_, seconds_ + ATTN_OP_CLASS_COUNT, seconds);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 
 #include "attn/attn.h"
@@ -52,6 +53,12 @@ class Executor {
     seconds_[op_class] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   void count_run() { ++runs_; }
+
+  // Scratch that one op at a time uses during its run and no plan sees (a
+  // quantized layer's activations): reserved at prepare, as large as the
+  // largest request, so that a run allocates nothing.
+  void reserve_scratch(size_t bytes);
+  void* scratch() const { return scratch_.get(); }
   void profile(double* seconds, uint64_t* runs) const;
   void reset_profile();
 
@@ -60,6 +67,11 @@ class Executor {
   size_t threads_ = 1;
   std::shared_ptr<WorkerPool> workers_;  // null with one thread; may be shared
   pthreadpool* xnnpack_pool_ = nullptr;
+  struct Free {
+    void operator()(void* p) const { std::free(p); }
+  };
+  std::unique_ptr<void, Free> scratch_;
+  size_t scratch_bytes_ = 0;
   bool profiling_ = false;
   double seconds_[ATTN_OP_CLASS_COUNT] = {};
   uint64_t runs_ = 0;

@@ -228,9 +228,9 @@ class Loader {
         section(t->scales_offset(), t->scales_size(), what + " scales");
         c.scales = reinterpret_cast<const float*>(data_ + t->scales_offset());
         for (size_t k = 0; k < scales; ++k)
-          if (!std::isfinite(c.scales[k]) || c.scales[k] < 0)
+          if (!std::isfinite(c.scales[k]))
             invalid(what + " has scale " + std::to_string(k) + " (row " + std::to_string(k / type.blocks_per_row(cols)) +
-                    ") = " + std::to_string(c.scales[k]) + ": scales must be finite and not negative");
+                    ") = " + std::to_string(c.scales[k]) + ": scales must be finite");
       } else if (t->scales_offset() != 0 || t->scales_size() != 0) {
         invalid(what + " is " + type.name + " but has scales");
       }

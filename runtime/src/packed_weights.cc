@@ -68,21 +68,27 @@ PackedWeights::~PackedWeights() {
   for (auto& entry : packed_) std::free(entry.second);
 }
 
-const float* PackedWeights::get(const Kernels& k, int index, const ConstTensor& w, bool drop_source) {
+const void* PackedWeights::get(const void* packer, int index, const ConstTensor& w, size_t bytes,
+                               const std::function<void(void*)>& pack, bool drop_source) {
   std::lock_guard<std::mutex> lock(mutex_);
-  float*& packed = packed_[{&k, index}];
+  float*& packed = packed_[{packer, index}];
   if (packed) return packed;
-  const size_t n = size_t(w.shape[0]), depth = size_t(w.shape[1]);
-  const size_t bytes = (k.gemm_packed_floats(n, depth) * 4 + 63) / 64 * 64;
+  bytes = (bytes + 63) / 64 * 64;
   packed = allocate_packed(bytes);
   if (!packed) {
-    packed_.erase({&k, index});
+    packed_.erase({packer, index});
     fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate packed weights for tensor '" + w.name + "'");
   }
-  if (drop_source) populate(w.floats(), w.count * sizeof(float));
-  k.gemm_pack(w.floats(), n, depth, packed);
+  const WeightTypeTraits& type = traits_of(w.type);
+  const size_t cols = size_t(w.shape.back()), rows = w.count / cols;
+  const size_t data_bytes = type.data_bytes(rows, cols), scale_bytes = type.scale_count(rows, cols) * sizeof(float);
+  if (drop_source) populate(w.data, data_bytes);
+  pack(packed);
   bytes_ += bytes;
-  if (drop_source) drop_pages(w.floats(), w.count * sizeof(float));
+  if (drop_source) {
+    drop_pages(w.data, data_bytes);
+    if (scale_bytes) drop_pages(w.scales, scale_bytes);
+  }
   return packed;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -11,7 +12,6 @@
 namespace attn {
 
 struct ConstTensor;
-struct Kernels;
 
 class PackedWeights {
  public:
@@ -20,19 +20,21 @@ class PackedWeights {
   PackedWeights& operator=(const PackedWeights&) = delete;
   ~PackedWeights();
 
-  // The packing of tensor `index` (w) for kernel path k, made by the first
+  // The packing of tensor `index` (w) for `packer` (the kernel table whose
+  // layout it is), `bytes` long and filled by pack(packed), made by the first
   // session that asks. When `drop_source` is set (the weights are a
   // read-only file mapping) the packed tensor's pages of the mapping are
   // returned to the kernel, so that a session holds one copy of each weight,
   // not two; the file pages come back if they are read again. Thread-safe.
-  const float* get(const Kernels& k, int index, const ConstTensor& w, bool drop_source);
+  const void* get(const void* packer, int index, const ConstTensor& w, size_t bytes,
+                  const std::function<void(void*)>& pack, bool drop_source);
 
   // Bytes of packings made so far.
   size_t bytes() const;
 
  private:
   mutable std::mutex mutex_;
-  std::map<std::pair<const Kernels*, int>, float*> packed_;
+  std::map<std::pair<const void*, int>, float*> packed_;
   size_t bytes_ = 0;
 };
 

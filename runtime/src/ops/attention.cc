@@ -98,8 +98,9 @@ OpNeeds AttentionOp::needs(const Model& m, const Kernels& k) const {
 
 void AttentionOp::prepare(const PrepareContext& context) {
   if (mixing_) mixing_->prepare(context.model);
-  projection_.prepare(context, op_.weight, op_.bias, Activation::None);
-  output_.prepare(context, op_.out_weight, op_.out_bias, Activation::None);
+  const size_t rows = size_t(context.model.values[size_t(op_.inputs[0])].max_shape[0]);
+  projection_.prepare(context, op_.weight, op_.bias, Activation::None, rows);
+  output_.prepare(context, op_.out_weight, op_.out_bias, Activation::None, rows);
 }
 
 void AttentionOp::run_heads(Executor& exec, const Heads& h) const {

@@ -6,7 +6,8 @@
 namespace attn {
 
 void DenseOp::prepare(const PrepareContext& context) {
-  layer_.prepare(context, op_.weight, op_.bias, op_.activation);
+  const ValueInfo& in = context.model.values[size_t(op_.inputs[0])];
+  layer_.prepare(context, op_.weight, op_.bias, op_.activation, in.max_elements / size_t(in.max_shape.back()));
 }
 
 void DenseOp::run(const Model& m, Executor& exec, const RunState& state, const OpBuffers& b) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../error.h"
+#include "../kernels/quant/quant_kernels.h"
 
 namespace attn {
 
@@ -87,7 +88,8 @@ DenseLayer::~DenseLayer() {
 
 // Weights are packed here: by XNNPACK for this session, or for the own GEMM
 // once per model, shared by its sessions.
-void DenseLayer::prepare(const PrepareContext& context, int weight, int bias, Activation activation) {
+void DenseLayer::prepare(const PrepareContext& context, int weight, int bias, Activation activation,
+                         size_t max_rows) {
   const Model& m = context.model;
   const ConstTensor& w = m.tensors[size_t(weight)];
   out_features_ = size_t(w.shape[0]);
@@ -95,10 +97,13 @@ void DenseLayer::prepare(const PrepareContext& context, int weight, int bias, Ac
   activation_ = activation;
   bias_ = bias >= 0 ? m.tensors[size_t(bias)].floats() : nullptr;
   const Kernels& k = context.executor.kernels();
-  if (w.type != WeightType::F32)
-    fail(ATTN_ERROR_INVALID_MODEL, "tensor '" + w.name + "' is " + traits_of(w.type).name + ": this build runs f32 dense weights only");
+  type_ = w.type;
+  if (type_ != WeightType::F32) return prepare_quantized(context, weight, max_rows);
   if (use_own_gemm(k, in_features_, out_features_, context.executor.threads(), context.dense)) {
-    packed_ = m.packed_weights.get(k, weight, w, m.bytes->mapped());
+    const size_t n = out_features_, depth = in_features_;
+    packed_ = m.packed_weights.get(&k, weight, w, k.gemm_packed_floats(n, depth) * sizeof(float),
+                                   [&](void* packed) { k.gemm_pack(w.floats(), n, depth, static_cast<float*>(packed)); },
+                                   m.bytes->mapped());
     return;
   }
   const float lo = activation == Activation::Relu ? 0.0f : -std::numeric_limits<float>::infinity();
@@ -109,10 +114,11 @@ void DenseLayer::prepare(const PrepareContext& context, int weight, int bias, Ac
 
 void DenseLayer::run(Executor& exec, size_t rows, const float* in, float* out, const float* residual) {
   const Kernels& k = exec.kernels();
+  if (quant_) return run_quantized(exec, rows, in, out, residual);
   if (packed_) {
     // Activations and the residual are fused: their time counts as dense.
     exec.timed(ATTN_OP_CLASS_DENSE, [&] {
-      run_gemm(exec, {in, in_features_, rows, in_features_, packed_, bias_, epilogue_of(activation_), residual, out,
+      run_gemm(exec, {in, in_features_, rows, in_features_, static_cast<const float*>(packed_), bias_, epilogue_of(activation_), residual, out,
                       out_features_});
     });
     return;
@@ -130,6 +136,73 @@ void DenseLayer::run(Executor& exec, size_t rows, const float* in, float* out, c
   if (activation_ == Activation::GeluTanh) exec.timed(ATTN_OP_CLASS_ACTIVATION, [&] { k.gelu_tanh(out, count); });
   // ReLU is XNNPACK's output clamp.
   if (residual) exec.timed(ATTN_OP_CLASS_OTHER, [&] { k.add(out, residual, out, count); });
+}
+
+}  // namespace attn
+
+// Quantized weights run on the path's quantized kernels (kernels/quant/):
+// F16 with float activations, Q8 and Q4 on activations quantized per block
+// of 32 into the executor's scratch first.
+namespace attn {
+
+namespace {
+
+struct QuantGemmTask {
+  const QuantKernels* q;
+  WeightType type;
+  const float* a;  // F16
+  const void* qa;  // Q8, Q4
+  size_t m, k;
+  const void* packed;
+  const float* bias;
+  Epilogue epilogue;
+  const float* residual;
+  float* c;
+  size_t n, columns_per_item;
+  static void run(void* context, size_t item) {
+    auto* t = static_cast<QuantGemmTask*>(context);
+    const size_t begin = item * t->columns_per_item, end = std::min(t->n, begin + t->columns_per_item);
+    switch (t->type) {
+      case WeightType::F16:
+        return t->q->gemm_f16(t->a, t->k, t->m, t->k, t->packed, t->bias, t->epilogue, t->residual, t->c, t->n, t->n,
+                              begin, end);
+      case WeightType::Q8:
+        return t->q->gemm_q8(t->qa, t->m, t->k, t->packed, t->bias, t->epilogue, t->residual, t->c, t->n, t->n, begin,
+                             end);
+      case WeightType::Q4:
+        return t->q->gemm_q4(t->qa, t->m, t->k, t->packed, t->bias, t->epilogue, t->residual, t->c, t->n, t->n, begin,
+                             end);
+      case WeightType::F32: break;
+    }
+  }
+};
+
+}  // namespace
+
+void DenseLayer::prepare_quantized(const PrepareContext& context, int weight, size_t max_rows) {
+  const Model& m = context.model;
+  const ConstTensor& w = m.tensors[size_t(weight)];
+  const QuantKernels& q = quant_kernels(context.executor.kernels().path);
+  quant_ = &q;
+  const size_t n = out_features_, k = in_features_;
+  const WeightType type = type_;
+  packed_ = m.packed_weights.get(&q, weight, w, q.packed_bytes(type, n, k),
+                                 [&](void* packed) { q.pack(type, w.data, w.scales, n, k, packed); }, m.bytes->mapped());
+  if (type_ != WeightType::F16) context.executor.reserve_scratch(quantized_rows_bytes(max_rows, k));
+}
+
+void DenseLayer::run_quantized(Executor& exec, size_t rows, const float* in, float* out, const float* residual) {
+  QuantGemmTask task{quant_, type_, in, exec.scratch(), rows, in_features_, packed_, bias_, epilogue_of(activation_),
+                     residual, out, out_features_, 0};
+  exec.timed(ATTN_OP_CLASS_DENSE, [&] {
+    if (type_ != WeightType::F16) quant_->quantize_rows(in, in_features_, rows, in_features_, exec.scratch());
+    const size_t panels = (out_features_ + kQuantPanel - 1) / kQuantPanel;
+    const bool split = exec.parallel(2.0 * double(rows) * double(in_features_) * double(out_features_));
+    // Small items, so that a late worker leaves little for the others to wait on.
+    const size_t panels_per_item = split ? std::max<size_t>(1, panels / (4 * exec.threads())) : panels;
+    task.columns_per_item = panels_per_item * kQuantPanel;
+    exec.for_each(split, &QuantGemmTask::run, &task, (panels + panels_per_item - 1) / panels_per_item);
+  });
 }
 
 }  // namespace attn

@@ -27,6 +27,8 @@ struct GemmCall {
 };
 void run_gemm(Executor& exec, const GemmCall& call);
 
+struct QuantKernels;
+
 class DenseLayer {
  public:
   DenseLayer() = default;
@@ -34,17 +36,23 @@ class DenseLayer {
   DenseLayer(const DenseLayer&) = delete;
   DenseLayer& operator=(const DenseLayer&) = delete;
 
-  // Packs tensor `weight` ([out, in]) and takes tensor `bias` (-1: none).
-  void prepare(const PrepareContext& context, int weight, int bias, Activation activation);
+  // Packs tensor `weight` ([out, in]) and takes tensor `bias` (-1: none),
+  // for runs of at most `max_rows` rows.
+  void prepare(const PrepareContext& context, int weight, int bias, Activation activation, size_t max_rows);
   void run(Executor& exec, size_t rows, const float* in, float* out, const float* residual = nullptr);
   size_t in_features() const { return in_features_; }
   size_t out_features() const { return out_features_; }
 
  private:
+  void prepare_quantized(const PrepareContext& context, int weight, size_t max_rows);
+  void run_quantized(Executor& exec, size_t rows, const float* in, float* out, const float* residual);
+
   size_t in_features_ = 0, out_features_ = 0;
+  WeightType type_ = WeightType::F32;
+  const QuantKernels* quant_ = nullptr;  // F16, Q8, Q4: the path's kernels, on packed_
   Activation activation_ = Activation::None;
   const float* bias_ = nullptr;
-  const float* packed_ = nullptr;  // own GEMM: the model's shared packing
+  const void* packed_ = nullptr;   // own or quantized GEMM: the model's shared packing
   xnn_operator* op_ = nullptr;     // otherwise XNNPACK's operator
   size_t set_rows_ = 0;            // what op_ is set up for
   const float* set_in_ = nullptr;

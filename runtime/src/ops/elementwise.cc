@@ -4,21 +4,33 @@
 #include <string>
 
 #include "../error.h"
+#include "../kernels/quant/quantize.h"
 #include "../model_limits.h"
 #include "../shape_text.h"
 #include "elementwise.h"
 
 namespace attn {
 
-// x[t] = table[id[t]] + pos[offset + t]
+// x[t] = table[id[t]] + pos[offset + t]; a quantized table's row is
+// dequantized into x[t] first (a tied LM head shares the table).
 void TokenEmbedOp::run(const Model& m, Executor& exec, const RunState& state, const OpBuffers& b) {
   exec.timed(ATTN_OP_CLASS_OTHER, [&] {
     const int32_t* ids = state.decoding ? state.decode_ids : reinterpret_cast<const int32_t*>(b.in[0]);
     const ConstTensor& table = m.tensors[size_t(op_.weight)];
     const float* pos = m.tensors[size_t(op_.pos_embed)].floats();
     const size_t d = size_t(table.shape[1]);
-    for (size_t t = 0; t < state.n; ++t)
-      exec.kernels().add(table.floats() + size_t(ids[t]) * d, pos + (state.offset + t) * d, b.out + t * d, d);
+    const WeightTypeTraits& type = traits_of(table.type);
+    for (size_t t = 0; t < state.n; ++t) {
+      const size_t row = size_t(ids[t]);
+      float* x = b.out + t * d;
+      const float* from = table.floats() + row * d;
+      if (table.type != WeightType::F32) {
+        const auto* data = static_cast<const uint8_t*>(table.data) + row * type.data_bytes(1, d);
+        dequantize_weights(table.type, data, table.scales ? table.scales + row * type.scale_count(1, d) : nullptr, 1, d, x);
+        from = x;
+      }
+      exec.kernels().add(from, pos + (state.offset + t) * d, x, d);
+    }
   });
 }
 
@@ -81,7 +93,7 @@ void TokenEmbedOp::read(const fb::Op& o, OpReader& r) {
   if (out.shape.size() != 2) r.invalid(r.name() + ": output must be [n, d]");
   const int64_t d = out.shape[1];
   r.expect_value(out, ATTN_DTYPE_F32, {ids.shape[0], d});
-  op.weight = r.weight(p->table(), "table", {OpReader::kAny, d}, true);
+  op.weight = r.any_weight(p->table(), "table", {OpReader::kAny, d}, true);
   op.pos_embed = r.weight(p->pos_embed(), "pos_embed", {OpReader::kAny, d}, true);
   if (m.tensors[size_t(op.pos_embed)].shape[0] < ids.max_shape[0])
     r.invalid(r.name() + ": pos_embed has fewer rows than the sequence length");

@@ -22,7 +22,7 @@ int OpReader::weight(int32_t index, const char* field, const std::vector<int64_t
   const int i = any_weight(index, field, expected, required);
   if (i >= 0 && m_.tensors[size_t(i)].type != WeightType::F32)
     invalid(name_ + ": weight '" + field + "' (tensor '" + m_.tensors[size_t(i)].name + "') is " +
-            traits_of(m_.tensors[size_t(i)].type).name + "; only dense layers' weights may be stored in another format than f32");
+            traits_of(m_.tensors[size_t(i)].type).name + "; only dense layers' weights and token tables may be stored in another format than f32");
   return i;
 }
 

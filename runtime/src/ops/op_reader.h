@@ -34,12 +34,12 @@ class OpReader {
   // A weight reference: -1 (absent, allowed unless required) or a tensor in
   // range, shaped `expected` (kAny = any size), F32. Returns the index.
   int weight(int32_t index, const char* field, const std::vector<int64_t>& expected, bool required) const;
-  // A dense layer's weight [out, in]: required, and of any weight type.
+  // A dense layer's weight [out, in]: required, and of any weight format.
   int dense_weight(int32_t index, const char* field, int64_t out, int64_t in) const;
-
- private:
+  // As weight(), of any weight format.
   int any_weight(int32_t index, const char* field, const std::vector<int64_t>& expected, bool required) const;
 
+ private:
   Model& m_;
   OpInfo& op_;
   std::string name_;

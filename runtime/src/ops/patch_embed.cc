@@ -17,7 +17,8 @@ OpNeeds PatchEmbedOp::needs(const Model&, const Kernels&) const {
 }
 
 void PatchEmbedOp::prepare(const PrepareContext& context) {
-  layer_.prepare(context, op_.weight, op_.bias, Activation::None);
+  layer_.prepare(context, op_.weight, op_.bias, Activation::None,
+                 size_t(op_.height / op_.patch) * size_t(op_.width / op_.patch));
 }
 
 void PatchEmbedOp::run(const Model& m, Executor& exec, const RunState&, const OpBuffers& b) {
