@@ -1,6 +1,6 @@
 // The AVX-512 variant (AVX-512 F/BW/VL/VNNI: Ice Lake, Zen 4 and later):
-// vpdpbusd in its 256-bit EVEX form, with the 32 vector registers holding a
-// tile of 4 rows × 4 columns. Q8 weights are packed as q + 128 (see
+// vpdpbusd on 512-bit registers, two blocks of 32 at a time, with the 32
+// vector registers holding a tile of 4 rows × 4 columns. Q8 weights are packed as q + 128 (see
 // quant_avxvnni.cc). Compiled with -mavx512f -mavx512bw -mavx512vl
 // -mavx512vnni -mavx2 -mfma -mf16c.
 
