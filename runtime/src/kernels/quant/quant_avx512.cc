@@ -1,0 +1,38 @@
+// The AVX-512 variant (AVX-512 F/BW/VL/VNNI: Ice Lake, Zen 4 and later):
+// vpdpbusd on 512-bit registers, two blocks of 32 at a time, with the 32
+// vector registers holding a tile of 4 rows × 4 columns. Q8 weights are packed as q + 128 (see
+// quant_avxvnni.cc). Compiled with -mavx512f -mavx512bw -mavx512vl
+// -mavx512vnni -mavx2 -mfma -mf16c.
+
+#if defined(__GNUC__) && !defined(__clang__)  // GCC bug 105593 (see f32_avx512.cc)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include <immintrin.h>
+
+#include <cstring>
+#include <type_traits>
+
+#include "quant_common.h"
+
+namespace attn {
+namespace {
+
+struct D {
+  static constexpr const char* kName = "avx512-vnni";
+  static constexpr const char* kPath = "avx512";
+  static constexpr size_t kRows = 4;  // 16 accumulators, 4 weight blocks, of 32 registers
+  static constexpr uint8_t kQ8Xor = 0x80;
+  static __m256i dot_q8(__m256i init, __m256i w, __m256i a) { return _mm256_dpbusd_epi32(init, w, a); }
+  static __m256i dot_u4(__m256i init, __m256i w, __m256i a) { return _mm256_dpbusd_epi32(init, w, a); }
+  static const Kernels& f32() { return avx512_kernels(); }
+};
+
+#include "quant_x86.inc"
+
+}  // namespace
+
+const QuantKernels& avx512_quant_kernels() { return kTable; }
+
+}  // namespace attn

@@ -1,0 +1,108 @@
+// What every quantized-kernel variant shares, free of instruction-set code:
+// the packed weight layout, the quantized activation layout and the
+// epilogue pass.
+//
+// Packed weights: panels of kQuantPanel (4) columns of the output (rows of
+// W; past n, zero rows with scale 0). A panel is B = ceil(k/32) block records
+// in k order; a record holds the 4 columns' data for the block, one after the
+// other (F16: 32 halves, 64 bytes; Q8: 32 bytes; Q4: 16 bytes in the file's
+// nibble order), then for Q8 and Q4 their 4 float scales. Decoding one block
+// streams one contiguous record; k past its end is zero.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "../kernels.h"
+#include "quant_kernels.h"
+#include "quantize.h"
+
+namespace attn::quant {
+
+inline size_t block_data_bytes(WeightType type) {
+  return type == WeightType::F16 ? kQuantBlock * 2 : weight_type_traits(type).bytes_per_block;
+}
+inline size_t record_bytes(WeightType type) {
+  return kQuantPanel * (block_data_bytes(type) + 4 * weight_type_traits(type).scales_per_block);
+}
+inline size_t panel_bytes(WeightType type, size_t k) { return quant_blocks(k) * record_bytes(type); }
+
+size_t packed_bytes(WeightType type, size_t n, size_t k);
+
+// Repacks into the layout above; Q8 bytes are XORed with q8_xor (0x80 turns
+// them into q + 128, unsigned, for the VNNI unsigned × signed dot product).
+void pack(WeightType type, const void* data, const float* scales, size_t n, size_t k, void* packed, uint8_t q8_xor);
+
+// Quantized activations (quantize_rows): a row of k is B·32 int8, then B
+// float scales, then B int32 block sums, padded to 64 bytes.
+inline size_t act_row_bytes(size_t k) { return (quant_blocks(k) * 40 + 63) / 64 * 64; }
+struct ActRow {
+  const int8_t* q;
+  const float* scales;
+  const int32_t* sums;
+};
+inline ActRow act_row(const void* qa, size_t k, size_t r) {
+  const auto* row = static_cast<const uint8_t*>(qa) + r * act_row_bytes(k);
+  const size_t blocks = quant_blocks(k);
+  return {reinterpret_cast<const int8_t*>(row), reinterpret_cast<const float*>(row + blocks * 32),
+          reinterpret_cast<const int32_t*>(row + blocks * 36)};
+}
+
+// The portable activation quantization, the same on every variant: it runs
+// once per row against n·k multiply-adds of the GEMM.
+void quantize_rows(const float* a, size_t a_stride, size_t m, size_t k, void* qa);
+
+// Stores one panel's results for rows [r0, r0 + rows) (acc[r][j] for the
+// panel's column 4p + j, bias added) into c, columns [jb, je) only.
+inline void store_panel(const float* acc, size_t rows, size_t r0, size_t p, size_t jb, size_t je,
+                        const float* bias, float* c, size_t c_stride) {
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t j = jb; j < je; ++j)
+      c[(r0 + r) * c_stride + j] = acc[r * kQuantPanel + (j - p * kQuantPanel)] + (bias ? bias[j] : 0.0f);
+}
+
+// The epilogue of columns [col_begin, col_end) of every row, after the sums
+// and bias are stored: the f32 path's own activation kernels (so the result
+// is what the f32 GEMM's epilogue gives), then the residual.
+inline void finish(const Kernels& f32, size_t m, Epilogue epilogue, const float* residual, float* c,
+                   size_t c_stride, size_t col_begin, size_t col_end) {
+  if (col_end <= col_begin) return;
+  for (size_t r = 0; r < m; ++r) {
+    float* row = c + r * c_stride + col_begin;
+    const size_t count = col_end - col_begin;
+    if (epilogue == Epilogue::Gelu) f32.gelu(row, count);
+    if (epilogue == Epilogue::GeluTanh) f32.gelu_tanh(row, count);
+    if (epilogue == Epilogue::Relu)
+      for (size_t j = 0; j < count; ++j) row[j] = std::max(row[j], 0.0f);
+    if (residual) {
+      const float* res = residual + r * c_stride + col_begin;
+      for (size_t j = 0; j < count; ++j) row[j] += res[j];
+    }
+  }
+}
+
+// The GEMM driver: for each panel overlapping [col_begin, col_end), row
+// tiles of up to ROWS rows; tile(rows, r0, panel_data, acc) fills
+// acc[rows][4]. Then the epilogue.
+template <size_t ROWS, typename Tile>
+inline void drive(WeightType type, size_t m, size_t k, const void* packed, const float* bias, Epilogue epilogue,
+                  const float* residual, float* c, size_t c_stride, size_t n, size_t col_begin, size_t col_end,
+                  const Kernels& f32, Tile&& tile) {
+  col_end = std::min(col_end, n);
+  const size_t pbytes = panel_bytes(type, k);
+  for (size_t p = col_begin / kQuantPanel; p * kQuantPanel < col_end; ++p) {
+    const uint8_t* panel = static_cast<const uint8_t*>(packed) + p * pbytes;
+    const size_t jb = std::max(col_begin, p * kQuantPanel), je = std::min(col_end, (p + 1) * kQuantPanel);
+    for (size_t r0 = 0; r0 < m; r0 += ROWS) {
+      const size_t rows = std::min(ROWS, m - r0);
+      alignas(64) float acc[ROWS * kQuantPanel];
+      tile(rows, r0, panel, acc);
+      store_panel(acc, rows, r0, p, jb, je, bias, c, c_stride);
+    }
+  }
+  finish(f32, m, epilogue, residual, c, c_stride, col_begin, col_end);
+}
+
+}  // namespace attn::quant

@@ -1,0 +1,65 @@
+// Kernels for dense layers with quantized weights (f16, q8, q4; formats in
+// quantize.h): one table per instruction-set variant, chosen once from the
+// CPU's features. docs/kernels.md, "Quantized weights", has the layouts, the
+// variants and their measured speed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "../kernels.h"
+#include "quantize.h"
+
+namespace attn {
+
+// The bytes quantize_rows writes for m rows of k: each row is k int8 values
+// in blocks of 32 (the last zero-padded), then one float scale per block,
+// then one int32 per block (the sum of its 32 values), padded to 64 bytes.
+size_t quantized_rows_bytes(size_t m, size_t k);
+
+// Packed weights group the columns of W (its rows) in panels of
+// kQuantPanel; the GEMMs take any column range, and compute whole panels.
+constexpr size_t kQuantPanel = 4;
+
+struct QuantKernels {
+  const char* name;  // the variant: "scalar", "avx2", "avx2-vnni", "avx512-vnni", "neon", "neon-dotprod"
+  const char* path;  // the f32 kernel path it goes with: "scalar", "avx2", "avx512", "neon"
+
+  // The bytes of W [n, k] of `type` (F16, Q8 or Q4) repacked for this
+  // variant's GEMM, and the repacking, once at prepare: data and scales are
+  // in the file layout (quantize.h; scales null for F16). Q8 values must be
+  // in [-127, 127] (attn::Error otherwise).
+  size_t (*packed_bytes)(WeightType type, size_t n, size_t k);
+  void (*pack)(WeightType type, const void* data, const float* scales, size_t n, size_t k, void* packed);
+
+  // Rows of a (a_stride floats apart, finite) → int8 blocks of 32 with one
+  // scale each, as Q8 weights are quantized (quantize_block_q8), into qa
+  // (quantized_rows_bytes(m, k) bytes, caller's scratch): the activations of
+  // gemm_q8 and gemm_q4.
+  void (*quantize_rows)(const float* a, size_t a_stride, size_t m, size_t k, void* qa);
+
+  // c[m, n] = epilogue(a · Wᵀ + bias) + residual for the output columns
+  // [col_begin, col_end): c and residual rows c_stride apart; bias and
+  // residual may be null, and residual may alias c. W was packed by this
+  // table's pack. Threads split a layer by column ranges; ranges that are
+  // multiples of kQuantPanel do no repeated work. Nothing is allocated.
+  void (*gemm_f16)(const float* a, size_t a_stride, size_t m, size_t k, const void* packed, const float* bias,
+                   Epilogue epilogue, const float* residual, float* c, size_t c_stride, size_t n, size_t col_begin,
+                   size_t col_end);
+  // The same with quantized activations qa (quantize_rows of a [m, k]).
+  void (*gemm_q8)(const void* qa, size_t m, size_t k, const void* packed, const float* bias, Epilogue epilogue,
+                  const float* residual, float* c, size_t c_stride, size_t n, size_t col_begin, size_t col_end);
+  void (*gemm_q4)(const void* qa, size_t m, size_t k, const void* packed, const float* bias, Epilogue epilogue,
+                  const float* residual, float* c, size_t c_stride, size_t n, size_t col_begin, size_t col_end);
+};
+
+// The best variant this CPU has for the f32 kernel path `path` ("scalar",
+// "avx2", "avx512", "neon"); throws attn::Error when it has none.
+const QuantKernels& quant_kernels(const char* path);
+
+// Every variant compiled in and supported by this CPU, scalar first (the
+// tests run each; on x86 there can be several per path, e.g. avx2 with and
+// without AVX-VNNI).
+const QuantKernels* const* available_quant_kernels(size_t* count);
+
+}  // namespace attn

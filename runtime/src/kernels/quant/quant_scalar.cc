@@ -1,0 +1,150 @@
+// The portable parts every variant shares (packing, activation quantization)
+// and the scalar reference kernels: f16-gemm-4x4-scalar, q8-gemm-4x4-scalar,
+// q4-gemm-4x4-scalar (4 rows × one panel of 4 columns per tile).
+
+#include <cmath>
+#include <string>
+
+#include "../../error.h"
+#include "quant_common.h"
+
+namespace attn {
+
+namespace quant {
+
+size_t packed_bytes(WeightType type, size_t n, size_t k) {
+  return (n + kQuantPanel - 1) / kQuantPanel * panel_bytes(type, k);
+}
+
+void pack(WeightType type, const void* data, const float* scales, size_t n, size_t k, void* packed, uint8_t q8_xor) {
+  check(type != WeightType::F32, ATTN_ERROR_INVALID_ARGUMENT, "quantized kernels: f32 weights have no quantized packing");
+  const size_t blocks = quant_blocks(k), bpb = block_data_bytes(type), rec = record_bytes(type);
+  const size_t panels = (n + kQuantPanel - 1) / kQuantPanel;
+  auto* out = static_cast<uint8_t*>(packed);
+  std::memset(out, 0, packed_bytes(type, n, k));
+  const auto* in = static_cast<const uint8_t*>(data);
+  for (size_t p = 0; p < panels; ++p)
+    for (size_t b = 0; b < blocks; ++b) {
+      uint8_t* record = out + (p * blocks + b) * rec;
+      for (size_t j = 0; j < kQuantPanel && p * kQuantPanel + j < n; ++j) {
+        const size_t col = p * kQuantPanel + j;
+        uint8_t* dst = record + j * bpb;
+        if (type == WeightType::F16) {
+          const size_t count = std::min(kQuantBlock, k - b * kQuantBlock);
+          std::memcpy(dst, in + (col * k + b * kQuantBlock) * 2, count * 2);  // the rest stays zero
+          continue;
+        }
+        std::memcpy(dst, in + (col * blocks + b) * bpb, bpb);
+        if (type == WeightType::Q8)
+          for (size_t i = 0; i < bpb; ++i) {
+            if (int8_t(dst[i]) == -128)
+              fail(ATTN_ERROR_INVALID_ARGUMENT, "q8 weights: the value at row " + std::to_string(col) + ", column " +
+                                                    std::to_string(b * kQuantBlock + i) + " is -128, outside [-127, 127]");
+            dst[i] ^= q8_xor;
+          }
+        std::memcpy(record + kQuantPanel * bpb + j * 4, &scales[col * blocks + b], 4);
+      }
+    }
+}
+
+void quantize_rows(const float* a, size_t a_stride, size_t m, size_t k, void* qa) {
+  const size_t blocks = quant_blocks(k);
+  for (size_t r = 0; r < m; ++r) {
+    auto* row = static_cast<uint8_t*>(qa) + r * act_row_bytes(k);
+    auto* q = reinterpret_cast<int8_t*>(row);
+    for (size_t b = 0; b < blocks; ++b) {
+      const size_t count = std::min(kQuantBlock, k - b * kQuantBlock);
+      const float scale = quantize_block_q8(a + r * a_stride + b * kQuantBlock, count, q + b * kQuantBlock);
+      int32_t sum = 0;
+      for (size_t i = 0; i < kQuantBlock; ++i) sum += q[b * kQuantBlock + i];
+      std::memcpy(row + blocks * 32 + b * 4, &scale, 4);
+      std::memcpy(row + blocks * 36 + b * 4, &sum, 4);
+    }
+    std::memset(row + blocks * 40, 0, act_row_bytes(k) - blocks * 40);
+  }
+}
+
+}  // namespace quant
+
+size_t quantized_rows_bytes(size_t m, size_t k) { return m * quant::act_row_bytes(k); }
+
+namespace {
+
+using quant::act_row;
+constexpr size_t kRows = 4;
+
+// One weight of a block record, as a signed integer (q8 packed with no XOR).
+inline int weight_q(WeightType type, const uint8_t* data, size_t i) {
+  if (type == WeightType::Q8) return int8_t(data[i]);
+  const uint8_t byte = data[i % 16];
+  return int(i < 16 ? byte & 15 : byte >> 4) - 8;
+}
+
+template <WeightType T>
+void gemm_q_scalar(const void* qa, size_t m, size_t k, const void* packed, const float* bias, Epilogue epilogue,
+                   const float* residual, float* c, size_t c_stride, size_t n, size_t col_begin, size_t col_end) {
+  const size_t blocks = quant_blocks(k), bpb = quant::block_data_bytes(T), rec = quant::record_bytes(T);
+  quant::drive<kRows>(T, m, k, packed, bias, epilogue, residual, c, c_stride, n, col_begin, col_end,
+                      scalar_kernels(), [&](size_t rows, size_t r0, const uint8_t* panel, float* acc) {
+                        for (size_t r = 0; r < rows; ++r) {
+                          const quant::ActRow a = act_row(qa, k, r0 + r);
+                          for (size_t j = 0; j < kQuantPanel; ++j) {
+                            float sum = 0;
+                            for (size_t b = 0; b < blocks; ++b) {
+                              const uint8_t* record = panel + b * rec;
+                              float w_scale;
+                              std::memcpy(&w_scale, record + kQuantPanel * bpb + j * 4, 4);
+                              int32_t dot = 0;
+                              for (size_t i = 0; i < kQuantBlock; ++i)
+                                dot += int32_t(a.q[b * kQuantBlock + i]) * weight_q(T, record + j * bpb, i);
+                              sum += float(dot) * (a.scales[b] * w_scale);
+                            }
+                            acc[r * kQuantPanel + j] = sum;
+                          }
+                        }
+                      });
+}
+
+void gemm_f16_scalar(const float* a, size_t a_stride, size_t m, size_t k, const void* packed, const float* bias,
+                     Epilogue epilogue, const float* residual, float* c, size_t c_stride, size_t n, size_t col_begin,
+                     size_t col_end) {
+  const size_t blocks = quant_blocks(k), rec = quant::record_bytes(WeightType::F16);
+  quant::drive<kRows>(WeightType::F16, m, k, packed, bias, epilogue, residual, c, c_stride, n, col_begin, col_end,
+                      scalar_kernels(), [&](size_t rows, size_t r0, const uint8_t* panel, float* acc) {
+                        for (size_t r = 0; r < rows; ++r)
+                          for (size_t j = 0; j < kQuantPanel; ++j) {
+                            float sum = 0;
+                            for (size_t b = 0; b < blocks; ++b) {
+                              const uint8_t* w = panel + b * rec + j * 64;
+                              for (size_t i = 0; i < kQuantBlock && b * kQuantBlock + i < k; ++i) {
+                                uint16_t h;
+                                std::memcpy(&h, w + 2 * i, 2);
+                                sum += a[(r0 + r) * a_stride + b * kQuantBlock + i] * f16_to_f32(h);
+                              }
+                            }
+                            acc[r * kQuantPanel + j] = sum;
+                          }
+                      });
+}
+
+void pack_plain(WeightType type, const void* data, const float* scales, size_t n, size_t k, void* packed) {
+  quant::pack(type, data, scales, n, k, packed, 0);
+}
+
+}  // namespace
+
+const QuantKernels& scalar_quant_kernels() {
+  static const QuantKernels table{
+      .name = "scalar",
+      .path = "scalar",
+      .packed_bytes = quant::packed_bytes,
+      .pack = pack_plain,
+      .quantize_rows = quant::quantize_rows,
+      .gemm_f16 = gemm_f16_scalar,
+      .gemm_q8 = gemm_q_scalar<WeightType::Q8>,
+      .gemm_q4 = gemm_q_scalar<WeightType::Q4>,
+  };
+  return table;
+}
+
+}  // namespace attn
