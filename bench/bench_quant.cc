@@ -147,7 +147,7 @@ void register_all() {
           }
         for (size_t v = 0; v < variant_count; ++v)
           for (WeightType t : {WeightType::F16, WeightType::Q8, WeightType::Q4}) {
-            std::snprintf(buf, sizeof buf, "%s/%s-%s/%s/rows:%zu", kind, attn::weight_type_traits(t).name,
+            std::snprintf(buf, sizeof buf, "%s/%s-%s/%s/rows:%zu", kind, attn::traits_of(t).name,
                           variants[v]->name, s.name, rows);
             benchmark::RegisterBenchmark(buf, bm_layer, t, nullptr, variants[v], s, rows, stream);
           }

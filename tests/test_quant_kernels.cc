@@ -110,7 +110,7 @@ TEST_CASE("quant kernel paths on this host") {
 }
 
 TEST_CASE("weight type table and sizes") {
-  CHECK(std::string(attn::weight_type_traits(WeightType::Q4).name) == "q4");
+  CHECK(std::string(attn::traits_of(WeightType::Q4).name) == "q4");
   CHECK(attn::weight_data_bytes(WeightType::F32, 3, 5) == 60);
   CHECK(attn::weight_data_bytes(WeightType::F16, 3, 5) == 30);
   CHECK(attn::weight_data_bytes(WeightType::Q8, 3, 33) == 3 * 64);

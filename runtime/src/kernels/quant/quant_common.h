@@ -22,10 +22,10 @@
 namespace attn::quant {
 
 inline size_t block_data_bytes(WeightType type) {
-  return type == WeightType::F16 ? kQuantBlock * 2 : weight_type_traits(type).bytes_per_block;
+  return type == WeightType::F16 ? kQuantBlock * 2 : traits_of(type).block_bytes;
 }
 inline size_t record_bytes(WeightType type) {
-  return kQuantPanel * (block_data_bytes(type) + 4 * weight_type_traits(type).scales_per_block);
+  return kQuantPanel * (block_data_bytes(type) + (traits_of(type).scaled ? 4 : 0));
 }
 inline size_t panel_bytes(WeightType type, size_t k) { return quant_blocks(k) * record_bytes(type); }
 

@@ -13,15 +13,11 @@ namespace attn {
 
 namespace {
 
-constexpr WeightTypeTraits kTraits[] = {
-    {"f32", 1, 4, 0},
-    {"f16", 1, 2, 0},
-    {"q8", kQuantBlock, kQuantBlock, 1},
-    {"q4", kQuantBlock, kQuantBlock / 2, 1},
-};
+static_assert(traits_of(WeightType::Q8).block == kQuantBlock && traits_of(WeightType::Q4).block == kQuantBlock,
+              "the quantized formats' blocks are the kernels' blocks");
 
 [[noreturn]] void reject(WeightType type, size_t row, size_t col, float value, const char* why) {
-  fail(ATTN_ERROR_INVALID_ARGUMENT, std::string("cannot quantize to ") + weight_type_traits(type).name +
+  fail(ATTN_ERROR_INVALID_ARGUMENT, std::string("cannot quantize to ") + traits_of(type).name +
                                         ": the weight at row " + std::to_string(row) + ", column " +
                                         std::to_string(col) + " is " + std::to_string(value) + " (" + why + ")");
 }
@@ -52,17 +48,10 @@ float quantize_block_q4(const float* x, size_t count, uint8_t* packed) {
 
 }  // namespace
 
-const WeightTypeTraits& weight_type_traits(WeightType type) { return kTraits[size_t(type)]; }
 
-size_t weight_data_bytes(WeightType type, size_t n, size_t k) {
-  const WeightTypeTraits& t = weight_type_traits(type);
-  return n * (k + t.block - 1) / t.block * t.bytes_per_block;
-}
+size_t weight_data_bytes(WeightType type, size_t n, size_t k) { return traits_of(type).data_bytes(n, k); }
 
-size_t weight_scale_count(WeightType type, size_t n, size_t k) {
-  const WeightTypeTraits& t = weight_type_traits(type);
-  return n * (k + t.block - 1) / t.block * t.scales_per_block;
-}
+size_t weight_scale_count(WeightType type, size_t n, size_t k) { return traits_of(type).scale_count(n, k); }
 
 float quantize_block_q8(const float* x, size_t count, int8_t* q) {
   float amax = 0;
@@ -92,7 +81,7 @@ void quantize_weights(WeightType type, const float* w, size_t n, size_t k, void*
     }
     case WeightType::Q8:
     case WeightType::Q4: {
-      const size_t bytes = weight_type_traits(type).bytes_per_block;
+      const size_t bytes = traits_of(type).block_bytes;
       auto* out = static_cast<uint8_t*>(data);
       for (size_t r = 0; r < n; ++r)
         for (size_t b = 0; b < blocks; ++b) {

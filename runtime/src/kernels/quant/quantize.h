@@ -16,19 +16,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "../../weight_type.h"  // WeightType and its table
+
 namespace attn {
-
-enum class WeightType : uint8_t { F32, F16, Q8, Q4 };
-
-// One row of the table per type: everything that differs between them.
-struct WeightTypeTraits {
-  const char* name;          // "f32", "f16", "q8", "q4"
-  size_t block;              // elements per block along k (1: no blocks)
-  size_t bytes_per_block;    // data bytes of one block
-  size_t scales_per_block;   // float32 scales per block (0: none)
-};
-
-const WeightTypeTraits& weight_type_traits(WeightType type);
 
 // The elements per block along k of the quantized types, and the blocks of a
 // row of k.
