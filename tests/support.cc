@@ -120,12 +120,8 @@ int add_value(convert::Graph& g, const std::string& name, std::vector<int64_t> s
   return int(g.values.size() - 1);
 }
 
-OpInfo op_of(OpKind kind, std::vector<int> inputs, int output) {
-  OpInfo op;
-  op.kind = kind;
-  op.inputs = std::move(inputs);
-  op.outputs = {output};
-  return op;
+convert::GraphOp op_of(convert::Operator op, std::vector<int> inputs, int output) {
+  return {std::move(op), std::move(inputs), {output}};
 }
 
 }  // namespace attn::test
