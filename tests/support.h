@@ -10,6 +10,7 @@
 #include "npy.h"
 #include "graph.h"
 #include "safetensors.h"
+#include "spec_tolerance.h"
 
 // ATTN_SANITIZED: built with ASan or TSan, whose allocator replaces malloc.
 #if defined(__has_feature)
@@ -60,6 +61,6 @@ int add_value(convert::Graph& g, const std::string& name, std::vector<int64_t> s
 convert::GraphOp op_of(convert::Operator op, std::vector<int> inputs, int output);
 
 // The spec's bound: max |y - ref| <= 1e-4 * max(1, max |ref|).
-double spec_tolerance(const float* ref, size_t count);
+using attn::spec_tolerance;
 
 }  // namespace attn::test

@@ -37,7 +37,7 @@ std::vector<std::vector<attn::convert::SampleTensorData>> npy_items(const std::s
   attn::npy::Array a;
   try {
     a = attn::npy::read(path);
-  } catch (const std::exception& e) {
+  } catch (const attn::cli::Failure& e) {
     throw InputError(e.what());
   }
   if (!a.note.empty())
@@ -155,16 +155,16 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "print nothing on success");
 
   return attn::cli::run(app, argc, argv, [&]() -> int {
-    using attn::cli::UsageError;
+    using attn::cli::usage_error;
     const bool random = !random_config.empty();
     if (random && (!dir.empty() || !checkpoint.empty() || !config.empty()))
-      throw UsageError{"--random-init takes no checkpoint: give the config to --random-init alone"};
-    if (app.count("--seed") && !random) throw UsageError{"--seed goes with --random-init"};
+      throw usage_error("--random-init takes no checkpoint: give the config to --random-init alone");
+    if (app.count("--seed") && !random) throw usage_error("--seed goes with --random-init");
     if ((app.count("--embed-count") || !expected_path.empty()) && sample_path.empty())
-      throw UsageError{"--embed-count and --embed-expected go with --embed-sample"};
+      throw usage_error("--embed-count and --embed-expected go with --embed-sample");
     if (!random && dir.empty() && (checkpoint.empty() || config.empty()))
-      throw UsageError{"give a checkpoint folder, --checkpoint and --config, or --random-init"};
-    if (output.empty()) throw UsageError{"-o FILE is missing: where to write the .attnmodel"};
+      throw usage_error("give a checkpoint folder, --checkpoint and --config, or --random-init");
+    if (output.empty()) throw usage_error("-o FILE is missing: where to write the .attnmodel");
     return convert_to_file(random, dir, output, checkpoint, config, random_config, sample_path, expected_path,
                            tokenizer_path, seed, embed_count, options, quiet);
   });

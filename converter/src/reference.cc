@@ -5,7 +5,7 @@
 #include <sstream>
 #include <string>
 
-#include "safetensors.h"  // InputError
+#include "input_error.h"
 #include "shape_text.h"
 
 namespace attn::convert {
@@ -118,14 +118,14 @@ class Evaluator {
     check(inputs);
     for (const GraphOp& node : g_.ops) {
       for (int in : node.inputs)
-        if (!v_[in].set) throw std::logic_error("value '" + g_.values[in].name + "' is read before it is computed");
+        if (!v_[in].set) throw InputError("value '" + g_.values[in].name + "' is read before it is computed");
       Value& out = v_[node.outputs.at(0)];
       out = std::visit([&](const auto& op) { return evaluate(op, node.inputs); }, node.op);
       out.set = true;
     }
     std::vector<ReferenceTensor> result;
     for (int o : g_.outputs) {
-      if (!v_[o].set) throw std::logic_error("output '" + g_.values[o].name + "' is never computed");
+      if (!v_[o].set) throw InputError("output '" + g_.values[o].name + "' is never computed");
       result.push_back({v_[o].shape, v_[o].x});
     }
     return result;

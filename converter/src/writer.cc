@@ -8,12 +8,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <stdexcept>
 
 #include "attnmodel_generated.h"
 #include "files.h"
 #include "model.h"  // kFormatVersion, kDataAlignment: what the loader reads
-#include "safetensors.h"  // InputError
+#include "input_error.h"
 #include "version.h"
 
 namespace attn::convert {
@@ -33,7 +32,7 @@ fb::Activation schema_activation(Activation a) {
     case Activation::GeluTanh: return fb::Activation::GeluTanh;
     case Activation::Relu: return fb::Activation::Relu;
   }
-  throw std::logic_error("activation " + std::to_string(int(a)) + " has no schema value");
+  throw InputError("activation " + std::to_string(int(a)) + " has no schema value");
 }
 
 static_assert(fb::AttentionVariant::MAX == fb::AttentionVariant::Super, "a new schema variant needs a row of kVariants");
@@ -44,12 +43,12 @@ fb::AttentionVariant schema_variant(Variant v) {
     case Variant::Efficient: return fb::AttentionVariant::Efficient;
     case Variant::Super: return fb::AttentionVariant::Super;
   }
-  throw std::logic_error("attention variant " + std::to_string(int(v)) + " has no schema value");
+  throw InputError("attention variant " + std::to_string(int(v)) + " has no schema value");
 }
 
 fb::AttentionVariant schema_variant_named(const std::string& name) {
   const VariantTraits* v = variant_named(name);  // the config reader admits only the table's names
-  if (!v) throw std::logic_error("attention variant '" + name + "' is not in the table");
+  if (!v) throw InputError("attention variant '" + name + "' is not in the table");
   return schema_variant(v->variant);
 }
 
@@ -59,7 +58,7 @@ fb::Family schema_family_named(const std::string& name) {
       {"vit", fb::Family::Vit}, {"text", fb::Family::Text}, {"gpt", fb::Family::Gpt}};
   for (const auto& [family, value] : families)
     if (name == family) return value;
-  throw std::logic_error("family '" + name + "' has no schema value");
+  throw InputError("family '" + name + "' has no schema value");
 }
 
 static_assert(fb::DType::MAX == fb::DType::I32, "a new schema dtype needs a case here");
@@ -68,14 +67,14 @@ fb::DType schema_dtype(attn_dtype dtype) {
     case ATTN_DTYPE_F32: return fb::DType::F32;
     case ATTN_DTYPE_I32: return fb::DType::I32;
   }
-  throw std::logic_error("dtype " + std::to_string(int(dtype)) + " has no schema value");
+  throw InputError("dtype " + std::to_string(int(dtype)) + " has no schema value");
 }
 
 fb::DType schema_dtype(WeightFormat format) {
   switch (format) {
     case WeightFormat::F32: return fb::DType::F32;
   }
-  throw std::logic_error("weight format " + std::to_string(int(format)) + " has no schema value");
+  throw InputError("weight format " + std::to_string(int(format)) + " has no schema value");
 }
 
 // The union member of each operator.
@@ -215,7 +214,7 @@ std::vector<uint8_t> serialize_model(const ModelConfig& config, const Graph& gra
   std::vector<uint8_t> header = build_header(config, graph, md, ids, offsets, remap, 0, data_size, samples);
   const size_t data_offset = align_up(header.size());
   header = build_header(config, graph, md, ids, offsets, remap, data_offset, data_size, samples);
-  if (align_up(header.size()) != data_offset) throw std::logic_error("model header size changed between passes");
+  if (align_up(header.size()) != data_offset) throw InputError("model header size changed between passes");
 
   std::vector<uint8_t> file(data_offset + data_size, 0);
   std::memcpy(file.data(), header.data(), header.size());
@@ -227,7 +226,11 @@ std::vector<uint8_t> serialize_model(const ModelConfig& config, const Graph& gra
 }
 
 void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes) {
-  files::write_atomically(path, bytes.data(), bytes.size());
+  try {
+    files::write_atomically(path, bytes.data(), bytes.size());
+  } catch (const cli::Failure& e) {
+    throw InputError(e.what());
+  }
 }
 
 }  // namespace attn::convert

@@ -9,12 +9,6 @@
 
 namespace attn::infer {
 
-std::string shape_text(const int64_t* shape, size_t rank) {
-  std::string t = "[";
-  for (size_t i = 0; i < rank; ++i) t += (i ? ", " : "") + (shape[i] == -1 ? std::string("n") : std::to_string(shape[i]));
-  return t + "]";
-}
-
 uint64_t Rng::next() { return splitmix64(state_); }
 
 double Rng::uniform() { return double(next() >> 11) * 0x1.0p-53; }
