@@ -207,7 +207,7 @@ class Session {
       py::gil_scoped_release release;
       report = attn::infer::verify_model(model_->get(), threads_);
     } catch (const attn::infer::Failure& f) {
-      throw Error(f.message);
+      throw Error(f.what());
     }
     if (report.samples == 0)
       throw Error("the model has no embedded samples to verify: convert it with 'attn-convert ... --embed-sample "

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end checks of attn-convert, attn-infer and the C example, as a user
-# runs them. Usage: cli_test.sh BUILD_DIR DATA_DIR
+# runs them. Usage: cli_test.sh BUILD_DIR DATA_DIR VERSION (CMake's project version)
 set -u
 build=$1
 data=$2
+version=$3
 convert=$build/converter/attn-convert
 infer=$build/tools/attn-infer
 classify=$build/examples/classify
@@ -301,7 +302,7 @@ for tool in "$convert" "$infer"; do
   name=$(basename "$tool")
   "$tool" --version >"$work/out"
   expect "$name --version exits 0" test $? -eq 0
-  expect "$name --version names the version and commit" grep -Eq "attn [0-9]+\.[0-9]+\.[0-9]+, commit " "$work/out"
+  expect "$name --version names the project's version and the commit" contains "$work/out" "(attn $version, commit "
   expect "$name --version names the kernel paths" contains "$work/out" "kernel paths "
   "$tool" --no-such-flag >"$work/out" 2>"$work/err"
   expect "$name: a wrong flag exits 2" test $? -eq 2

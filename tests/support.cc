@@ -102,12 +102,6 @@ std::vector<float> read_output(const attn_session* session) {
   return out;
 }
 
-double spec_tolerance(const float* ref, size_t count) {
-  double m = 1.0;
-  for (size_t i = 0; i < count; ++i) m = std::max(m, double(std::fabs(ref[i])));
-  return 1e-4 * m;
-}
-
 int add_tensor(convert::Graph& g, const std::string& name, std::vector<int64_t> shape, float fill) {
   size_t count = 1;
   for (int64_t d : shape) count *= size_t(d);
@@ -120,12 +114,8 @@ int add_value(convert::Graph& g, const std::string& name, std::vector<int64_t> s
   return int(g.values.size() - 1);
 }
 
-OpInfo op_of(OpKind kind, std::vector<int> inputs, int output) {
-  OpInfo op;
-  op.kind = kind;
-  op.inputs = std::move(inputs);
-  op.outputs = {output};
-  return op;
+convert::GraphOp op_of(convert::Operator op, std::vector<int> inputs, int output) {
+  return {std::move(op), std::move(inputs), {output}};
 }
 
 }  // namespace attn::test

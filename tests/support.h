@@ -10,6 +10,7 @@
 #include "npy.h"
 #include "graph.h"
 #include "safetensors.h"
+#include "spec_tolerance.h"
 
 // ATTN_SANITIZED: built with ASan or TSan, whose allocator replaces malloc.
 #if defined(__has_feature)
@@ -52,14 +53,14 @@ struct Loaded {
 };
 
 // Hand-made graphs for the loader and hostile-input tests: a weight tensor
-// of `shape` filled with `fill`, a value, and an op of `kind`; each returns
-// its index in the graph (op_of returns the op).
+// of `shape` filled with `fill`, a value, and an op; each returns its index
+// in the graph (op_of returns the op, wired to its values).
 int add_tensor(convert::Graph& g, const std::string& name, std::vector<int64_t> shape, float fill = 0.25f);
 int add_value(convert::Graph& g, const std::string& name, std::vector<int64_t> shape,
               attn_dtype dtype = ATTN_DTYPE_F32);
-OpInfo op_of(OpKind kind, std::vector<int> inputs, int output);
+convert::GraphOp op_of(convert::Operator op, std::vector<int> inputs, int output);
 
 // The spec's bound: max |y - ref| <= 1e-4 * max(1, max |ref|).
-double spec_tolerance(const float* ref, size_t count);
+using attn::spec_tolerance;
 
 }  // namespace attn::test

@@ -171,7 +171,7 @@ TEST_CASE("options are checked") {
   const char* value;
   CHECK(attn_model_metadata(model, "weights", &value) == ATTN_ERROR_INVALID_ARGUMENT);
   CHECK(attn_model_metadata(model, "converter_version", &value) == ATTN_OK);
-  CHECK(std::string(value).find("attn-convert") == 0);
+  CHECK(std::string(value) == std::string("attn-convert ") + ATTN_PROJECT_VERSION);
   attn_model_release(model);
 }
 
@@ -282,4 +282,11 @@ TEST_CASE("decoding refuses bad token lists with a status") {
   size_t position = 0;
   REQUIRE(attn_session_position(m.session, &position) == ATTN_OK);
   CHECK(position == 2);
+}
+
+TEST_CASE("the version is CMakeLists.txt's project() version everywhere") {
+  CHECK(std::string(attn_version()) == ATTN_PROJECT_VERSION);
+  CHECK(std::to_string(ATTN_VERSION_MAJOR) + "." + std::to_string(ATTN_VERSION_MINOR) + "." +
+            std::to_string(ATTN_VERSION_PATCH) ==
+        ATTN_PROJECT_VERSION);
 }

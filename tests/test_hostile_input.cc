@@ -41,34 +41,49 @@ std::vector<uint8_t> serialize(const Graph& g) {
   return convert::serialize_model(config, g, {"{}", "0"});
 }
 
+enum class Kind { Add, LayerNorm, Dense, Attention, Pool };
+
 // A model of one op of `kind` on an input of `shape` (features 4 where the
 // shape has none), its output shaped as the op would make it.
-Graph one_op(OpKind kind, const std::vector<int64_t>& shape, int64_t max_tokens) {
+Graph one_op(Kind kind, const std::vector<int64_t>& shape, int64_t max_tokens) {
   Graph g;
   g.max_tokens = max_tokens;
   const int64_t d = shape.empty() ? 4 : shape.back();
   const int x = test::add_value(g, "x", shape);
   std::vector<int64_t> out_shape = shape;
-  if (kind == OpKind::Dense && !out_shape.empty()) out_shape.back() = 3;
-  if (kind == OpKind::Pool) out_shape = {d};
+  if (kind == Kind::Dense && !out_shape.empty()) out_shape.back() = 3;
+  if (kind == Kind::Pool) out_shape = {d};
   const int y = test::add_value(g, "y", out_shape);
-  OpInfo op = test::op_of(kind, kind == OpKind::Add ? std::vector<int>{x, x} : std::vector<int>{x}, y);
+  convert::Operator op;
   switch (kind) {
-    case OpKind::LayerNorm:
-      op.weight = test::add_tensor(g, "w", {d}), op.bias = test::add_tensor(g, "b", {d}), op.eps = 1e-5f;
+    case Kind::Add:
+      op = convert::ops::Add{};
       break;
-    case OpKind::Dense:
-      op.weight = test::add_tensor(g, "w", {3, d}), op.bias = test::add_tensor(g, "b", {3});
+    case Kind::LayerNorm: {
+      convert::ops::LayerNorm ln;
+      ln.weight = test::add_tensor(g, "w", {d}), ln.bias = test::add_tensor(g, "b", {d}), ln.eps = 1e-5f;
+      op = ln;
       break;
-    case OpKind::Attention:
-      op.heads = 1, op.head_dim = int(d), op.scale = 0.5f;
-      op.weight = test::add_tensor(g, "qkv", {3 * d, d}, 0.01f), op.out_weight = test::add_tensor(g, "o", {d, d}, 0.01f),
-      op.out_bias = test::add_tensor(g, "ob", {d});
+    }
+    case Kind::Dense: {
+      convert::ops::Dense dense;
+      dense.weight = test::add_tensor(g, "w", {3, d}), dense.bias = test::add_tensor(g, "b", {3});
+      op = dense;
       break;
-    default:
+    }
+    case Kind::Attention: {
+      convert::ops::Attention a;
+      a.heads = 1, a.head_dim = int(d), a.scale = 0.5f;
+      a.qkv_weight = test::add_tensor(g, "qkv", {3 * d, d}, 0.01f), a.out_weight = test::add_tensor(g, "o", {d, d}, 0.01f),
+      a.out_bias = test::add_tensor(g, "ob", {d});
+      op = a;
+      break;
+    }
+    case Kind::Pool:
+      op = convert::ops::Pool{};
       break;
   }
-  g.ops.push_back(op);
+  g.ops.push_back(test::op_of(op, kind == Kind::Add ? std::vector<int>{x, x} : std::vector<int>{x}, y));
   g.inputs = {x};
   g.outputs = {y};
   return g;
@@ -79,11 +94,11 @@ Graph one_op(OpKind kind, const std::vector<int64_t>& shape, int64_t max_tokens)
 TEST_CASE("class 1: every op either refuses a shape at load or runs on it") {
   const int64_t L = 6;
   const std::vector<std::vector<int64_t>> shapes = {{}, {4}, {-1, 4}, {3, 4}, {L, 4}, {L + 1, 4}, {2, 3, 4}, {1, 2, 3, 4}};
-  const std::pair<OpKind, const char*> kinds[] = {{OpKind::Add, "Add"},        {OpKind::LayerNorm, "LayerNorm"},
-                                                 {OpKind::Dense, "Dense"},    {OpKind::Attention, "Attention"},
-                                                 {OpKind::Pool, "Pool"}};
+  const std::pair<Kind, const char*> kinds[] = {{Kind::Add, "Add"},        {Kind::LayerNorm, "LayerNorm"},
+                                               {Kind::Dense, "Dense"},    {Kind::Attention, "Attention"},
+                                               {Kind::Pool, "Pool"}};
   for (const auto& entry : kinds) {
-    const OpKind kind = entry.first;
+    const Kind kind = entry.first;
     const char* kind_name = entry.second;  // (doctest's CAPTURE cannot take a structured binding under clang)
     for (const auto& shape : shapes) {
       CAPTURE(kind_name);
@@ -123,7 +138,7 @@ TEST_CASE("class 2: no op works on more rows than max_tokens declares") {
   // The 836-byte example: a non-causal attention over a fixed input of 2^20
   // rows in a model that declares max_tokens 4. Any float matrix is held to
   // it, whichever op reads it.
-  for (OpKind kind : {OpKind::Attention, OpKind::Dense, OpKind::LayerNorm, OpKind::Add, OpKind::Pool}) {
+  for (Kind kind : {Kind::Attention, Kind::Dense, Kind::LayerNorm, Kind::Add, Kind::Pool}) {
     const std::vector<uint8_t> bytes = serialize(one_op(kind, {int64_t{1} << 20, 4}, 4));
     attn_model* model = nullptr;
     CHECK(attn_model_load_memory(bytes.data(), bytes.size(), &model) == ATTN_ERROR_INVALID_MODEL);
@@ -177,7 +192,7 @@ TEST_CASE("class 3: planning and checks are O(n log n) in the counts a file sets
     g.inputs = {x};
     for (int i = 0; i < 32767; ++i) {
       const int y = test::add_value(g, "v" + std::to_string(i), {-1, 4});
-      g.ops.push_back(test::op_of(OpKind::Add, {x, x}, y));
+      g.ops.push_back(test::op_of(convert::ops::Add{}, {x, x}, y));
       x = y;
     }
     g.outputs = {x};
@@ -214,18 +229,19 @@ TEST_CASE("class 3: planning and checks are O(n log n) in the counts a file sets
 }
 
 TEST_CASE("class 4: causal attention with a pad_id is refused, not computed unmasked") {
-  Graph g = one_op(OpKind::Attention, {-1, 4}, 8);
+  Graph g = one_op(Kind::Attention, {-1, 4}, 8);
   const int ids = test::add_value(g, "ids", {-1}, ATTN_DTYPE_I32);
   g.inputs.push_back(ids);
   g.ops[0].inputs.push_back(ids);
-  g.ops[0].causal = true;
-  g.ops[0].pad_id = 0;
+  auto& attention = std::get<convert::ops::Attention>(g.ops[0].op);
+  attention.causal = true;
+  attention.pad_id = 0;
   const std::vector<uint8_t> bytes = serialize(g);
   attn_model* model = nullptr;
   CHECK(attn_model_load_memory(bytes.data(), bytes.size(), &model) == ATTN_ERROR_INVALID_MODEL);
   CHECK(message().find("causal attention with pad_id 0 is not supported") != std::string::npos);
   // The same layer without causality runs with its mask.
-  g.ops[0].causal = false;
+  attention.causal = false;
   const std::vector<uint8_t> masked = serialize(g);
   CHECK(attn_model_load_memory(masked.data(), masked.size(), &model) == ATTN_OK);
   attn_model_release(model);
@@ -251,7 +267,7 @@ TEST_CASE("class 6: the converter never writes a model the loader refuses") {
 }
 
 TEST_CASE("class 9: the C API checks a count before reading what it counts") {
-  const std::vector<uint8_t> bytes = serialize(one_op(OpKind::Add, {-1, 4}, 4));
+  const std::vector<uint8_t> bytes = serialize(one_op(Kind::Add, {-1, 4}, 4));
   test::Loaded loaded(bytes);
   const float x[8] = {};
   const int64_t shape[1] = {2};  // one entry; rank claims far more

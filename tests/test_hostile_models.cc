@@ -26,11 +26,11 @@ std::vector<uint8_t> serialize(const Graph& g) {
   return convert::serialize_model(config, g, {"{}", "0"});
 }
 
-OpInfo token_embed(int ids, int out, int table, int pos) {
-  OpInfo op = test::op_of(OpKind::TokenEmbed, {ids}, out);
-  op.weight = table;
+convert::GraphOp token_embed(int ids, int out, int table, int pos) {
+  convert::ops::TokenEmbed op;
+  op.table = table;
   op.pos_embed = pos;
-  return op;
+  return test::op_of(op, {ids}, out);
 }
 
 attn_status load(const std::vector<uint8_t>& bytes, attn_model** model) {
@@ -58,7 +58,7 @@ TEST_CASE("token ids are checked against the smallest embedding table") {
   const int a = test::add_value(g, "a", {-1, 4}), b = test::add_value(g, "b", {-1, 4}), sum = test::add_value(g, "sum", {-1, 4});
   g.ops.push_back(token_embed(ids, a, test::add_tensor(g, "small", {10, 4}), test::add_tensor(g, "pos_a", {8, 4})));
   g.ops.push_back(token_embed(ids, b, test::add_tensor(g, "large", {50, 4}), test::add_tensor(g, "pos_b", {8, 4})));
-  g.ops.push_back(test::op_of(OpKind::Add, {a, b}, sum));
+  g.ops.push_back(test::op_of(convert::ops::Add{}, {a, b}, sum));
   g.inputs = {ids};
   g.outputs = {sum};
   test::Loaded m(serialize(g));
@@ -77,7 +77,7 @@ TEST_CASE("the sequence length may only be a leading dimension") {
     Graph g;
     g.max_tokens = 8;
     const int x = test::add_value(g, "x", {-1}), y = test::add_value(g, "y", {-1});
-    g.ops.push_back(test::op_of(OpKind::Add, {x, x}, y));
+    g.ops.push_back(test::op_of(convert::ops::Add{}, {x, x}, y));
     g.inputs = {x};
     g.outputs = {y};
     expect_refused(g, {"value 0 'x'", "[-1]", "only the first dimension", "file offset"});
@@ -87,9 +87,9 @@ TEST_CASE("the sequence length may only be a leading dimension") {
     Graph g;
     g.max_tokens = 8;
     const int x = test::add_value(g, "x", {2, -1}), y = test::add_value(g, "y", {2, 3});
-    OpInfo dense = test::op_of(OpKind::Dense, {x}, y);
+    convert::ops::Dense dense;
     dense.weight = test::add_tensor(g, "w", {3, 1000});
-    g.ops.push_back(dense);
+    g.ops.push_back(test::op_of(dense, {x}, y));
     g.inputs = {x};
     g.outputs = {y};
     expect_refused(g, {"value 0 'x'", "[2, -1]"});
@@ -112,9 +112,9 @@ TEST_CASE("a weight of an unexpected width is refused, not trusted") {
   Graph g;
   g.max_tokens = 8;
   const int x = test::add_value(g, "x", {-1, 4}), y = test::add_value(g, "y", {-1, 3});
-  OpInfo dense = test::op_of(OpKind::Dense, {x}, y);
+  convert::ops::Dense dense;
   dense.weight = test::add_tensor(g, "w", {3, 5});
-  g.ops.push_back(dense);
+  g.ops.push_back(test::op_of(dense, {x}, y));
   g.inputs = {x};
   g.outputs = {y};
   expect_refused(g, {"Dense", "'w'", "[3, 5]", "expected [3, 4]"});
@@ -129,10 +129,10 @@ TEST_CASE("limits on layers and operators") {
     const int qkv = test::add_tensor(g, "qkv", {12, 4}), out = test::add_tensor(g, "out", {4, 4}), out_b = test::add_tensor(g, "out_b", {4});
     for (int i = 0; i < 4097; ++i) {
       const int y = test::add_value(g, "a" + std::to_string(i), {-1, 4});
-      OpInfo a = test::op_of(OpKind::Attention, {x}, y);
+      convert::ops::Attention a;
       a.heads = 1, a.head_dim = 4, a.scale = 0.5f;
-      a.weight = qkv, a.out_weight = out, a.out_bias = out_b;
-      g.ops.push_back(a);
+      a.qkv_weight = qkv, a.out_weight = out, a.out_bias = out_b;
+      g.ops.push_back(test::op_of(a, {x}, y));
       x = y;
     }
     g.outputs = {x};
@@ -145,7 +145,7 @@ TEST_CASE("limits on layers and operators") {
     g.inputs = {x};
     for (int i = 0; i < 40000; ++i) {
       const int y = test::add_value(g, "v" + std::to_string(i), {-1, 4});
-      g.ops.push_back(test::op_of(OpKind::Add, {x, x}, y));
+      g.ops.push_back(test::op_of(convert::ops::Add{}, {x, x}, y));
       x = y;
     }
     g.outputs = {x};
@@ -157,11 +157,11 @@ TEST_CASE("refusals of a weight name the tensor and its place in the file") {
   Graph g;
   g.max_tokens = 4;
   const int x = test::add_value(g, "x", {-1, 4}), y = test::add_value(g, "y", {-1, 4});
-  OpInfo ln = test::op_of(OpKind::LayerNorm, {x}, y);
+  convert::ops::LayerNorm ln;
   ln.weight = test::add_tensor(g, "ln.weight", {4});
   ln.bias = test::add_tensor(g, "ln.bias", {4});
   ln.eps = 1e-5f;
-  g.ops.push_back(ln);
+  g.ops.push_back(test::op_of(ln, {x}, y));
   g.inputs = {x};
   g.outputs = {y};
   std::vector<uint8_t> bytes = serialize(g);
@@ -192,11 +192,11 @@ TEST_CASE("causal attention runs over the free sequence length only") {
   g.max_tokens = 8;
   const int ids = test::add_value(g, "ids", {8}, ATTN_DTYPE_I32), x = test::add_value(g, "x", {8, 4}), y = test::add_value(g, "y", {8, 4});
   g.ops.push_back(token_embed(ids, x, test::add_tensor(g, "table", {10, 4}), test::add_tensor(g, "pos", {8, 4})));
-  OpInfo a = test::op_of(OpKind::Attention, {x}, y);
+  convert::ops::Attention a;
   a.variant = Variant::Efficient;
   a.heads = 1, a.head_dim = 4, a.scale = 0.5f, a.causal = true;
-  a.weight = test::add_tensor(g, "q", {4, 4}), a.out_weight = test::add_tensor(g, "out", {4, 4}), a.out_bias = test::add_tensor(g, "out_b", {4});
-  g.ops.push_back(a);
+  a.qkv_weight = test::add_tensor(g, "q", {4, 4}), a.out_weight = test::add_tensor(g, "out", {4, 4}), a.out_bias = test::add_tensor(g, "out_b", {4});
+  g.ops.push_back(test::op_of(a, {x}, y));
   g.inputs = {ids};
   g.outputs = {y};
   expect_refused(g, {"op 1 (Attention", "causal", "[-1, d]"});

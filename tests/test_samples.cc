@@ -44,7 +44,7 @@ infer::VerifyReport verify_bytes(const std::vector<uint8_t>& bytes) {
     report = infer::verify_model(model, 1);
   } catch (const infer::Failure& f) {
     attn_model_release(model);
-    FAIL(f.message);
+    FAIL(f.what());
   }
   attn_model_release(model);
   return report;

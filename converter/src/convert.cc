@@ -24,6 +24,7 @@ ConvertResult convert_tensors(const std::string& config_text, ModelConfig config
   for (const auto& [name, t] : tensors) result.total_params += int64_t(t.data.size());
   Graph graph = build_graph(result.config, tensors, options);
   tensors.clear();
+  encode_weights(graph, options.weights);
   result.attention = attention_params(result.config, graph);
   std::vector<SampleData> embedded;
   if (samples) embedded = make_samples(graph, *samples);

@@ -37,7 +37,7 @@ std::vector<std::vector<attn::convert::SampleTensorData>> npy_items(const std::s
   attn::npy::Array a;
   try {
     a = attn::npy::read(path);
-  } catch (const std::exception& e) {
+  } catch (const attn::cli::Failure& e) {
     throw InputError(e.what());
   }
   if (!a.note.empty())
@@ -102,6 +102,7 @@ int convert_to_file(bool random, const std::string& dir, const std::string& outp
       if (options.tokenizer)
         std::printf("  tokenizer       %zu tokens, %zu merges (%s)\n", tokenizer.tokens.size(), tokenizer.merges.size(),
                     tokenizer_path.c_str());
+      std::printf("  weights         %s (dense layers and token table)\n", attn::traits_of(options.weights).name);
       std::printf("  file size       %s\n", human_bytes(double(result.file.size())).c_str());
     }
   } catch (const std::bad_alloc&) {
@@ -150,21 +151,29 @@ int main(int argc, char** argv) {
                  "store a GPT-2-style BPE tokenizer: tokenizer.json, vocab.json (with merges.txt beside it) or a "
                  "folder holding them (default: the checkpoint folder's own, if it has one)")
       ->type_name("PATH");
+  std::string weights = "f32";
+  app.add_option("--weights", weights,
+                 "the format of the dense layers' weights and the token table: f32 (default), f16, q8 (int8 in blocks "
+                 "of 32 with a scale each) or q4 (4-bit, the same blocks); LayerNorm, biases, position embeddings "
+                 "and W_A stay f32")
+      ->check(CLI::IsMember({"f32", "f16", "q8", "q4"}))
+      ->type_name("FORMAT");
   app.add_flag("--zero-upper-align", options.zero_upper_align,
                "zero W_A above the diagonal in causal Super Attention instead of refusing it");
   app.add_flag("-q,--quiet", quiet, "print nothing on success");
 
   return attn::cli::run(app, argc, argv, [&]() -> int {
-    using attn::cli::UsageError;
+    using attn::cli::usage_error;
     const bool random = !random_config.empty();
     if (random && (!dir.empty() || !checkpoint.empty() || !config.empty()))
-      throw UsageError{"--random-init takes no checkpoint: give the config to --random-init alone"};
-    if (app.count("--seed") && !random) throw UsageError{"--seed goes with --random-init"};
+      throw usage_error("--random-init takes no checkpoint: give the config to --random-init alone");
+    if (app.count("--seed") && !random) throw usage_error("--seed goes with --random-init");
     if ((app.count("--embed-count") || !expected_path.empty()) && sample_path.empty())
-      throw UsageError{"--embed-count and --embed-expected go with --embed-sample"};
+      throw usage_error("--embed-count and --embed-expected go with --embed-sample");
     if (!random && dir.empty() && (checkpoint.empty() || config.empty()))
-      throw UsageError{"give a checkpoint folder, --checkpoint and --config, or --random-init"};
-    if (output.empty()) throw UsageError{"-o FILE is missing: where to write the .attnmodel"};
+      throw usage_error("give a checkpoint folder, --checkpoint and --config, or --random-init");
+    if (output.empty()) throw usage_error("-o FILE is missing: where to write the .attnmodel");
+    options.weights = attn::weight_type_named(weights.c_str())->type;
     return convert_to_file(random, dir, output, checkpoint, config, random_config, sample_path, expected_path,
                            tokenizer_path, seed, embed_count, options, quiet);
   });

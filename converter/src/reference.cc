@@ -5,8 +5,9 @@
 #include <sstream>
 #include <string>
 
-#include "safetensors.h"  // InputError
+#include "input_error.h"
 #include "shape_text.h"
+#include "kernels/quant/quantize.h"
 
 namespace attn::convert {
 
@@ -32,6 +33,13 @@ double gelu_tanh(double x) {
   return 0.5 * x * (1.0 + std::tanh(k * (x + 0.044715 * x * x * x)));
 }
 
+// The pad_id of an op that masks padding, else -1.
+int pad_id_of(const Operator& op) {
+  if (const auto* a = std::get_if<ops::Attention>(&op)) return a->pad_id;
+  if (const auto* p = std::get_if<ops::Pool>(&op)) return p->pad_id;
+  return -1;
+}
+
 double activate(Activation a, double x) {
   switch (a) {
     case Activation::Gelu: return gelu(x);
@@ -42,9 +50,32 @@ double activate(Activation a, double x) {
   return x;
 }
 
-// y = x Wᵀ + b for a [rows, in] block of x, W [out, in] read as float32.
+// A q8 or q4 layer's input as its kernels take it: each row, as float32, in
+// blocks of 32 rounded to 8-bit steps of the block's max |x| / 127
+// (quantize_block_q8, the format's definition), at the steps' exact values.
+std::vector<double> quantized_input(const double* x, size_t rows, size_t in) {
+  std::vector<double> out(rows * in);
+  float block[kQuantBlock];
+  int8_t q[kQuantBlock];
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t c0 = 0; c0 < in; c0 += kQuantBlock) {
+      const size_t count = std::min(kQuantBlock, in - c0);
+      for (size_t i = 0; i < count; ++i) block[i] = float(x[r * in + c0 + i]);
+      const double scale = quantize_block_q8(block, count, q);
+      for (size_t i = 0; i < count; ++i) out[r * in + c0 + i] = double(q[i]) * scale;
+    }
+  return out;
+}
+
+// y = x Wᵀ + b for a [rows, in] block of x, W [out, in] read as float32
+// (the stored values of a weight in another format).
 std::vector<double> linear(const double* x, size_t rows, size_t in, const GraphTensor& w, size_t w_row0, size_t out,
                            const GraphTensor* b) {
+  std::vector<double> quantized;
+  if (w.format == WeightType::Q8 || w.format == WeightType::Q4) {
+    quantized = quantized_input(x, rows, in);
+    x = quantized.data();
+  }
   std::vector<double> y(rows * out);
   for (size_t r = 0; r < rows; ++r)
     for (size_t o = 0; o < out; ++o) {
@@ -77,19 +108,20 @@ class Evaluator {
         }
     }
     // Token ids against the vocabulary, and padding, before any work.
-    for (const OpInfo& op : g_.ops) {
-      if (op.kind == OpKind::TokenEmbed && v_[op.inputs[0]].set) {
-        const int64_t vocab = tensor(op.weight).shape[0];
-        const std::vector<int32_t>& ids = v_[op.inputs[0]].ids;
+    for (const GraphOp& node : g_.ops) {
+      if (const auto* embed = std::get_if<ops::TokenEmbed>(&node.op); embed && v_[node.inputs[0]].set) {
+        const int64_t vocab = tensor(embed->table).shape[0];
+        const std::vector<int32_t>& ids = v_[node.inputs[0]].ids;
         for (size_t t = 0; t < ids.size(); ++t)
           if (ids[t] < 0 || ids[t] >= vocab)
             throw InputError("token id " + std::to_string(ids[t]) + " at position " + std::to_string(t) +
                              " is outside the vocabulary (0.." + std::to_string(vocab - 1) + ")");
       }
-      if ((op.kind == OpKind::Attention || op.kind == OpKind::Pool) && op.pad_id >= 0 && v_[op.inputs.at(1)].set) {
+      const int pad_id = pad_id_of(node.op);
+      if (pad_id >= 0 && v_[node.inputs.at(1)].set) {
         bool any = false;
-        for (int32_t id : v_[op.inputs[1]].ids) any = any || id != op.pad_id;
-        if (!any) throw InputError("every token is padding (pad_id " + std::to_string(op.pad_id) + ")");
+        for (int32_t id : v_[node.inputs[1]].ids) any = any || id != pad_id;
+        if (!any) throw InputError("every token is padding (pad_id " + std::to_string(pad_id) + ")");
       }
     }
     return n;
@@ -108,24 +140,16 @@ class Evaluator {
 
   std::vector<ReferenceTensor> run(const std::vector<SampleTensorData>& inputs) {
     check(inputs);
-    for (const OpInfo& op : g_.ops) {
-      for (int in : op.inputs)
-        if (!v_[in].set) throw std::logic_error("value '" + g_.values[in].name + "' is read before it is computed");
-      Value& out = v_[op.outputs.at(0)];
-      switch (op.kind) {
-        case OpKind::PatchEmbed: out = patch_embed(op, v_[op.inputs[0]]); break;
-        case OpKind::TokenEmbed: out = token_embed(op, v_[op.inputs[0]]); break;
-        case OpKind::LayerNorm: out = layer_norm(op, v_[op.inputs[0]]); break;
-        case OpKind::Dense: out = dense(op, v_[op.inputs[0]]); break;
-        case OpKind::Attention: out = attention(op); break;
-        case OpKind::Add: out = add(v_[op.inputs[0]], v_[op.inputs[1]]); break;
-        case OpKind::Pool: out = pool(op); break;
-      }
+    for (const GraphOp& node : g_.ops) {
+      for (int in : node.inputs)
+        if (!v_[in].set) throw InputError("value '" + g_.values[in].name + "' is read before it is computed");
+      Value& out = v_[node.outputs.at(0)];
+      out = std::visit([&](const auto& op) { return evaluate(op, node.inputs); }, node.op);
       out.set = true;
     }
     std::vector<ReferenceTensor> result;
     for (int o : g_.outputs) {
-      if (!v_[o].set) throw std::logic_error("output '" + g_.values[o].name + "' is never computed");
+      if (!v_[o].set) throw InputError("output '" + g_.values[o].name + "' is never computed");
       result.push_back({v_[o].shape, v_[o].x});
     }
     return result;
@@ -166,7 +190,8 @@ class Evaluator {
   // image [C, H, W] -> [T, d]: stride-p patches in row-major order, each
   // flattened as (c, i, j) and projected; the class token in row 0; plus the
   // position embedding.
-  Value patch_embed(const OpInfo& op, const Value& image) {
+  Value evaluate(const ops::PatchEmbed& op, const std::vector<int>& inputs) {
+    const Value& image = v_[inputs[0]];
     const size_t C = size_t(op.channels), H = size_t(op.height), W = size_t(op.width), p = size_t(op.patch);
     const GraphTensor& w = tensor(op.weight);
     const GraphTensor* b = optional(op.bias);
@@ -194,8 +219,9 @@ class Evaluator {
   }
 
   // ids [n] -> table[ids[t]] + pos[t].
-  Value token_embed(const OpInfo& op, const Value& ids) {
-    const GraphTensor& table = tensor(op.weight);
+  Value evaluate(const ops::TokenEmbed& op, const std::vector<int>& inputs) {
+    const Value& ids = v_[inputs[0]];
+    const GraphTensor& table = tensor(op.table);
     const GraphTensor& pos = tensor(op.pos_embed);
     const size_t vocab = size_t(table.shape[0]), d = size_t(table.shape[1]), n = ids.ids.size();
     if (n > size_t(pos.shape[0]))
@@ -214,7 +240,8 @@ class Evaluator {
   }
 
   // Each row: (x - mean) / sqrt(var + eps) · w + b, var the biased variance.
-  Value layer_norm(const OpInfo& op, const Value& in) {
+  Value evaluate(const ops::LayerNorm& op, const std::vector<int>& inputs) {
+    const Value& in = v_[inputs[0]];
     const GraphTensor& w = tensor(op.weight);
     const GraphTensor& b = tensor(op.bias);
     Value out = in;
@@ -233,7 +260,8 @@ class Evaluator {
     return out;
   }
 
-  Value dense(const OpInfo& op, const Value& in) {
+  Value evaluate(const ops::Dense& op, const std::vector<int>& inputs) {
+    const Value& in = v_[inputs[0]];
     const GraphTensor& w = tensor(op.weight);
     const size_t out_features = size_t(w.shape[0]), in_features = size_t(w.shape[1]);
     Value out;
@@ -244,14 +272,15 @@ class Evaluator {
     return out;
   }
 
-  Value add(const Value& a, const Value& b) {
-    Value out = a;
+  Value evaluate(const ops::Add&, const std::vector<int>& inputs) {
+    const Value& b = v_[inputs[1]];
+    Value out = v_[inputs[0]];
     for (size_t i = 0; i < out.x.size(); ++i) out.x[i] += b.x[i];
     return out;
   }
 
   // Super's token mixing, W_A[:n, :n]·X + b_A[:n].
-  std::vector<double> mixed(const OpInfo& op, const Value& X) {
+  std::vector<double> mixed(const ops::Attention& op, const Value& X) {
     const size_t n = X.rows(), d = X.cols();
     const GraphTensor& wa = tensor(op.align_weight);
     const GraphTensor* ba = optional(op.align_bias);
@@ -267,12 +296,12 @@ class Evaluator {
   }
 
   // One self-attention layer of the spec (section 2), projections included.
-  Value attention(const OpInfo& op) {
-    const Value& X = v_[op.inputs[0]];
-    const Value* ids = op.pad_id >= 0 ? &v_[op.inputs.at(1)] : nullptr;
+  Value evaluate(const ops::Attention& op, const std::vector<int>& inputs) {
+    const Value& X = v_[inputs[0]];
+    const Value* ids = op.pad_id >= 0 ? &v_[inputs.at(1)] : nullptr;
     const size_t n = X.rows(), d = X.cols(), h = size_t(op.heads), dk = size_t(op.head_dim);
-    const GraphTensor& wqkv = tensor(op.weight);
-    const GraphTensor* bqkv = optional(op.bias);
+    const GraphTensor& wqkv = tensor(op.qkv_weight);
+    const GraphTensor* bqkv = optional(op.qkv_bias);
     // Q from rows 0..d-1 of the stacked projection; K and V from where the
     // variant's traits say (variants.h): the next blocks of the projection,
     // X, or W_A[:n,:n] X + b_A[:n].
@@ -330,13 +359,13 @@ class Evaluator {
 
   // [T, d] -> [d]: row 0 (class token) or the mean of the rows that are not
   // padding.
-  Value pool(const OpInfo& op) {
-    const Value& X = v_[op.inputs[0]];
-    const Value* ids = op.pad_id >= 0 ? &v_[op.inputs.at(1)] : nullptr;
+  Value evaluate(const ops::Pool& op, const std::vector<int>& inputs) {
+    const Value& X = v_[inputs[0]];
+    const Value* ids = op.pad_id >= 0 ? &v_[inputs.at(1)] : nullptr;
     const size_t d = X.cols();
     Value out;
     out.shape = {int64_t(d)};
-    if (op.pool_cls) {
+    if (op.cls) {
       out.x.assign(X.row(0), X.row(0) + d);
       return out;
     }

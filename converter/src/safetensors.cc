@@ -47,7 +47,7 @@ float bf16_to_float(uint16_t b) {
 std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes) {
   try {
     return files::read_regular(path, max_bytes);
-  } catch (const files::FileError& e) {
+  } catch (const cli::Failure& e) {
     throw InputError(e.what());
   }
 }

@@ -4,18 +4,12 @@
 
 #include <cstdint>
 #include <map>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace attn::convert {
+#include "input_error.h"
 
-// A refusal of the input (checkpoint or config), with a message that names
-// the tensor, field or offset.
-class InputError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace attn::convert {
 
 struct Tensor {
   std::vector<int64_t> shape;

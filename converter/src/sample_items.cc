@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "safetensors.h"  // InputError
+#include "input_error.h"
 
 namespace attn::convert {
 

@@ -22,7 +22,7 @@ std::vector<uint8_t> serialize_model(const ModelConfig& config, const Graph& gra
                                      const std::vector<SampleData>& samples = {});
 
 // Writes to a temporary file beside `path` and renames it into place, so a
-// failure never leaves a partial file. Throws std::runtime_error.
+// failure never leaves a partial file. Throws InputError naming the path.
 void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes);
 
 }  // namespace attn::convert

@@ -81,7 +81,13 @@ void attn_session_options_init(attn_session_options* options) {
   options->threads = 1;
 }
 
-const char* attn_version(void) { return "0.1.0"; }
+// attn.h is one self-contained file (packages copy it alone), so its version
+// macros are literals: this keeps them equal to CMakeLists.txt's project().
+static_assert(ATTN_VERSION_MAJOR == ATTN_PROJECT_VERSION_MAJOR && ATTN_VERSION_MINOR == ATTN_PROJECT_VERSION_MINOR &&
+                  ATTN_VERSION_PATCH == ATTN_PROJECT_VERSION_PATCH,
+              "attn.h's ATTN_VERSION_* differ from the version in CMakeLists.txt's project()");
+
+const char* attn_version(void) { return ATTN_PROJECT_VERSION; }
 
 const char* attn_kernel_path(void) {
   try {

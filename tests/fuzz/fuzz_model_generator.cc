@@ -15,8 +15,8 @@
 
 namespace {
 
-using attn::OpInfo;
-using attn::OpKind;
+namespace ops = attn::convert::ops;
+using attn::convert::Activation;
 
 // Sizes mostly from a few small widths (so that ops connect and models run),
 // sometimes zero, -1 in the wrong place, or at or past a limit.
@@ -96,25 +96,50 @@ attn::convert::Graph generate(FuzzedDataProvider& in) {
   if (in.ConsumeBool()) g.inputs.push_back(index_or_none(in, values));
   const size_t ops = in.ConsumeIntegralInRange<size_t>(0, 10);
   for (size_t k = 0; k < ops; ++k) {
-    OpInfo op;
-    op.kind = OpKind(in.ConsumeIntegralInRange(0, 6));
-    for (size_t i = 0, n = in.ConsumeIntegralInRange<size_t>(1, 3); i < n; ++i) op.inputs.push_back(index_or_none(in, values));
-    op.outputs = {index_or_none(in, values)};
-    op.weight = tensor_or_none(in, tensors), op.bias = tensor_or_none(in, tensors);
-    op.pos_embed = tensor_or_none(in, tensors), op.cls_token = tensor_or_none(in, tensors);
-    op.out_weight = tensor_or_none(in, tensors), op.out_bias = tensor_or_none(in, tensors);
-    op.align_weight = tensor_or_none(in, tensors), op.align_bias = tensor_or_none(in, tensors);
-    op.channels = in.ConsumeIntegralInRange(0, 4), op.height = in.ConsumeIntegralInRange(0, 12);
-    op.width = in.ConsumeIntegralInRange(0, 12), op.patch = in.ConsumeIntegralInRange(0, 6);
-    op.activation = attn::Activation(in.ConsumeIntegralInRange(0, 3));
-    op.eps = in.PickValueInArray<float>({1e-5f, 1e-5f, 1e-5f, 0.0f, -1.0f, 1.0f, 1e-45f, __builtin_nanf("")});
-    op.variant = attn::Variant(in.ConsumeIntegralInRange(0, 3));
-    op.heads = in.ConsumeIntegralInRange(0, 4), op.head_dim = in.PickValueInArray({0, 1, 2, 4, 8, 3});
-    op.pad_id = in.ConsumeBool() ? -1 : in.ConsumeIntegralInRange(0, 3);
-    op.scale = in.PickValueInArray<float>({0.5f, 0.5f, 0.5f, 0.0f, -1.0f, __builtin_inff(), 1e30f});
-    op.causal = in.ConsumeBool();
-    op.pool_cls = in.ConsumeBool();
-    g.ops.push_back(op);
+    // Every attribute is drawn whatever the kind, in one order, so that an
+    // input keeps its meaning when a kind changes.
+    const int kind = in.ConsumeIntegralInRange(0, 6);
+    attn::convert::GraphOp node;
+    for (size_t i = 0, n = in.ConsumeIntegralInRange<size_t>(1, 3); i < n; ++i) node.inputs.push_back(index_or_none(in, values));
+    node.outputs = {index_or_none(in, values)};
+    const int weight = tensor_or_none(in, tensors), bias = tensor_or_none(in, tensors);
+    const int pos_embed = tensor_or_none(in, tensors), cls_token = tensor_or_none(in, tensors);
+    const int out_weight = tensor_or_none(in, tensors), out_bias = tensor_or_none(in, tensors);
+    const int align_weight = tensor_or_none(in, tensors), align_bias = tensor_or_none(in, tensors);
+    ops::PatchEmbed patch;
+    patch.channels = in.ConsumeIntegralInRange(0, 4), patch.height = in.ConsumeIntegralInRange(0, 12);
+    patch.width = in.ConsumeIntegralInRange(0, 12), patch.patch = in.ConsumeIntegralInRange(0, 6);
+    patch.weight = weight, patch.bias = bias, patch.cls_token = cls_token, patch.pos_embed = pos_embed;
+    ops::Dense dense;
+    dense.weight = weight, dense.bias = bias;
+    dense.activation = in.PickValueInArray({Activation::None, Activation::Gelu, Activation::GeluTanh, Activation::Relu});
+    ops::LayerNorm norm;
+    norm.weight = weight, norm.bias = bias;
+    norm.eps = in.PickValueInArray<float>({1e-5f, 1e-5f, 1e-5f, 0.0f, -1.0f, 1.0f, 1e-45f, __builtin_nanf("")});
+    ops::Attention attention;
+    attention.variant = in.PickValueInArray({attn::Variant::Standard, attn::Variant::Optimized, attn::Variant::Efficient,
+                                             attn::Variant::Super});
+    attention.heads = in.ConsumeIntegralInRange(0, 4), attention.head_dim = in.PickValueInArray({0, 1, 2, 4, 8, 3});
+    attention.pad_id = in.ConsumeBool() ? -1 : in.ConsumeIntegralInRange(0, 3);
+    attention.scale = in.PickValueInArray<float>({0.5f, 0.5f, 0.5f, 0.0f, -1.0f, __builtin_inff(), 1e30f});
+    attention.causal = in.ConsumeBool();
+    attention.qkv_weight = weight, attention.qkv_bias = bias, attention.out_weight = out_weight;
+    attention.out_bias = out_bias, attention.align_weight = align_weight, attention.align_bias = align_bias;
+    ops::Pool pool;
+    pool.cls = in.ConsumeBool();
+    pool.pad_id = attention.pad_id;
+    ops::TokenEmbed embed;
+    embed.table = weight, embed.pos_embed = pos_embed;
+    switch (kind) {
+      case 0: node.op = patch; break;
+      case 1: node.op = embed; break;
+      case 2: node.op = norm; break;
+      case 3: node.op = dense; break;
+      case 4: node.op = attention; break;
+      case 5: node.op = ops::Add{}; break;
+      default: node.op = pool; break;
+    }
+    g.ops.push_back(node);
   }
   g.outputs = {index_or_none(in, values)};
   return g;

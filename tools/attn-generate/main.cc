@@ -10,14 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "cli.h"
 #include "escape.h"
 #include "text_stream.h"
 
 namespace {
 
-struct Failure {
-  std::string message;
-};
+using attn::cli::Failure;
 
 void check(attn_status status, const std::string& what) {
   if (status != ATTN_OK) throw Failure{what + ": " + attn_last_error_message()};
@@ -195,15 +194,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "attn-generate: give --prompt TEXT or --prompt-ids LIST\n%s", app.help().c_str());
     return 2;
   }
-  try {
-    return run(o);
-  } catch (const Failure& f) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "attn-generate: error: %s\n", attn::text::terminal_safe(f.message).c_str());
-    return 1;
-  } catch (const std::bad_alloc&) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "attn-generate: error: out of memory for the prompt's tokens and the generated text\n");
-    return 1;
-  }
+  return attn::cli::run_body("attn-generate", [&] { return run(o); }, "the prompt's tokens and the generated text");
 }

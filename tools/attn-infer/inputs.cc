@@ -103,12 +103,7 @@ RunInputs npy_inputs(const attn_model* model, const std::string& path) {
   if (count != 1) throw Failure{"--input gives one input; this model takes " + std::to_string(count)};
   attn_tensor_info info;
   check(attn_model_input_info(model, 0, &info), "input info");
-  npy::Array a;
-  try {
-    a = npy::read(path);
-  } catch (const std::exception& e) {
-    throw Failure{e.what()};
-  }
+  const npy::Array a = npy::read(path);
   if (a.shape.size() != info.rank + 1 || a.shape[0] < 1)
     throw Failure{path + ": has shape " + shape_text(a.shape.data(), a.shape.size()) + ", the model takes [N, " +
                   shape_text(info.shape, info.rank).substr(1)};

@@ -70,14 +70,9 @@ int run_items(attn_model* model, const std::string& input_path, const std::strin
               bool quiet, bool incremental) {
   attn_tensor_info in_info;
   check(attn_model_input_info(model, 0, &in_info), "input info");
-  attn::npy::Array input;
-  try {
-    input = attn::npy::read(input_path);
-    if (!input.note.empty() && !quiet)
-      std::fprintf(stderr, "attn-infer: note: %s: %s\n", attn::text::terminal_safe(input_path).c_str(), input.note.c_str());
-  } catch (const std::exception& e) {
-    throw Failure{e.what()};
-  }
+  const attn::npy::Array input = attn::npy::read(input_path);
+  if (!input.note.empty() && !quiet)
+    std::fprintf(stderr, "attn-infer: note: %s: %s\n", attn::text::terminal_safe(input_path).c_str(), input.note.c_str());
   const std::string expected = "[N, " + shape_text(in_info.shape, in_info.rank).substr(1);
   if (input.shape.size() != in_info.rank + 1 || input.shape[0] < 1)
     throw Failure{input_path + ": has shape " + shape_text(input.shape.data(), input.shape.size()) + ", the model takes " +
@@ -131,13 +126,7 @@ int run_items(attn_model* model, const std::string& input_path, const std::strin
     }
   }
   out_shape.insert(out_shape.begin(), int64_t(items));
-  if (!output_path.empty()) {
-    try {
-      attn::npy::write_f32(output_path, out_shape, outputs.data());
-    } catch (const std::exception& e) {
-      throw Failure{e.what()};
-    }
-  }
+  if (!output_path.empty()) attn::npy::write_f32(output_path, out_shape, outputs.data());
   if (!quiet)
     std::printf("ran %zu item%s in %.3f s (%.4f ms per item, %s kernels)%s%s\n", items, items == 1 ? "" : "s", seconds,
                 1e3 * seconds / double(items), attn_kernel_path(), output_path.empty() ? "" : ", wrote ",
@@ -224,7 +213,6 @@ int run(int argc, char** argv) {
                "contract; exit 0 if they pass");
 
   return cli::run(app, argc, argv, [&]() -> int {
-    using cli::UsageError;
     bench.threads = cli::parse_uint_list("--threads", threads_text, 1024);
     auto given = [&](const char* flag) { return app.count(flag) > 0; };
     const char* bench_flags[] = {"--iters", "--min-time", "--warmup", "--seed", "--tokens", "--decode",
@@ -234,44 +222,40 @@ int run(int argc, char** argv) {
       if (given(f)) bench_flag = f;
     if (bench.profile && !want_compare && !want_verify) want_bench = true;  // --profile alone benchmarks
     if (int(want_bench) + int(want_compare) + int(want_verify) > 1)
-      throw UsageError{"--bench, --compare and --verify are separate modes: give one"};
-    if (int(json) + int(csv) + int(md) > 1) throw UsageError{"give one of --json, --csv, --md"};
+      throw cli::usage_error("--bench, --compare and --verify are separate modes: give one");
+    if (int(json) + int(csv) + int(md) > 1) throw cli::usage_error("give one of --json, --csv, --md");
     const Format format = json ? Format::Json : csv ? Format::Csv : md ? Format::Markdown : Format::Table;
     const bool measuring = want_bench || want_compare;
-    if (!measuring && !bench_flag.empty()) throw UsageError{bench_flag + " goes with --bench or --compare"};
-    if (bench.profile && !want_bench) throw UsageError{"--profile goes with --bench"};
-    if (given("--rounds") && !want_compare) throw UsageError{"--rounds goes with --compare"};
+    if (!measuring && !bench_flag.empty()) throw cli::usage_error(bench_flag + " goes with --bench or --compare");
+    if (bench.profile && !want_bench) throw cli::usage_error("--profile goes with --bench");
+    if (given("--rounds") && !want_compare) throw cli::usage_error("--rounds goes with --compare");
     if (want_compare ? models.size() < 2 : models.size() > 1)
-      throw UsageError{want_compare ? "--compare needs at least two models" : "more than one model given (use --compare)"};
+      throw cli::usage_error(want_compare ? "--compare needs at least two models" : "more than one model given (use --compare)");
     if (!output_path.empty() && (measuring || want_verify || input_path.empty()))
-      throw UsageError{"--output goes with --input, to run every item"};
+      throw cli::usage_error("--output goes with --input, to run every item");
     if (measuring && bench.tokens > 0 && !input_path.empty())
-      throw UsageError{"--tokens sets the length of synthetic inputs; --input gives its own"};
-    if (bench.threads.size() > 1 && !want_bench) throw UsageError{"a list of thread counts goes with --bench"};
-    if (want_verify && !input_path.empty()) throw UsageError{"--verify runs the embedded samples; it takes no --input"};
+      throw cli::usage_error("--tokens sets the length of synthetic inputs; --input gives its own");
+    if (bench.threads.size() > 1 && !want_bench) throw cli::usage_error("a list of thread counts goes with --bench");
+    if (want_verify && !input_path.empty()) throw cli::usage_error("--verify runs the embedded samples; it takes no --input");
     if (incremental && (measuring || want_verify || input_path.empty()))
-      throw UsageError{"--incremental goes with --input, to run every item token by token"};
+      throw cli::usage_error("--incremental goes with --input, to run every item token by token");
     bench.input_path = input_path;
-    try {
-      if (want_compare) {
-        std::fputs(format_compare(run_compare(models, bench), format).c_str(), stdout);
-        return 0;
-      }
-      if (want_bench) {
-        std::fputs(format_bench(run_bench(models[0], bench), format).c_str(), stdout);
-        return 0;
-      }
-      ModelHandle model;
-      check(attn_model_load_file(models[0].c_str(), &model.model), "loading the model");
-      if (want_verify) return run_verify(model.model, models[0], bench.threads[0], bench.quiet);
-      if (input_path.empty()) {
-        describe(model.model);
-        return 0;
-      }
-      return run_items(model.model, input_path, output_path, bench.threads[0], bench.quiet, incremental);
-    } catch (const Failure& f) {
-      throw std::runtime_error(f.message);
+    if (want_compare) {
+      std::fputs(format_compare(run_compare(models, bench), format).c_str(), stdout);
+      return 0;
     }
+    if (want_bench) {
+      std::fputs(format_bench(run_bench(models[0], bench), format).c_str(), stdout);
+      return 0;
+    }
+    ModelHandle model;
+    check(attn_model_load_file(models[0].c_str(), &model.model), "loading the model");
+    if (want_verify) return run_verify(model.model, models[0], bench.threads[0], bench.quiet);
+    if (input_path.empty()) {
+      describe(model.model);
+      return 0;
+    }
+    return run_items(model.model, input_path, output_path, bench.threads[0], bench.quiet, incremental);
   }, "the input items and their outputs, which are held in memory whole");
 }
 

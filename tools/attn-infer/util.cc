@@ -5,20 +5,11 @@
 #include <cmath>
 #include <cstdio>
 
+#include "splitmix64.h"
+
 namespace attn::infer {
 
-std::string shape_text(const int64_t* shape, size_t rank) {
-  std::string t = "[";
-  for (size_t i = 0; i < rank; ++i) t += (i ? ", " : "") + (shape[i] == -1 ? std::string("n") : std::to_string(shape[i]));
-  return t + "]";
-}
-
-uint64_t Rng::next() {
-  uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+uint64_t Rng::next() { return splitmix64(state_); }
 
 double Rng::uniform() { return double(next() >> 11) * 0x1.0p-53; }
 

@@ -7,18 +7,19 @@
 #include <cstdint>
 #include <string>
 
+#include "failure.h"
+#include "shape_text.h"
+
 namespace attn::infer {
 
-// A failure to report to the user (exit code 1).
-struct Failure {
-  std::string message;
-};
+using cli::Failure;
 
 inline void check(attn_status status, const std::string& what) {
   if (status != ATTN_OK) throw Failure{what + ": " + attn_last_error_message()};
 }
 
-std::string shape_text(const int64_t* shape, size_t rank);
+// A model's shape for the user: the free sequence length as "n".
+inline std::string shape_text(const int64_t* shape, size_t rank) { return attn::shape_text(shape, rank, "n"); }
 
 // splitmix64: seeded, the same numbers everywhere.
 class Rng {

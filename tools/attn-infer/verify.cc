@@ -3,15 +3,14 @@
 #include <algorithm>
 #include <cmath>
 
+#include "spec_tolerance.h"
 #include "util.h"
 
 namespace attn::infer {
 
 OutputCheck compare_output(const float* got, const float* ref, size_t count, size_t classes) {
   OutputCheck c;
-  double scale = 1.0;
-  for (size_t i = 0; i < count; ++i) scale = std::max(scale, std::fabs(double(ref[i])));
-  c.tolerance = 1e-4 * scale;
+  c.tolerance = spec_tolerance(ref, count);
   bool finite = true;
   for (size_t i = 0; i < count; ++i) {
     const double e = std::fabs(double(got[i]) - double(ref[i]));

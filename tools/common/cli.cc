@@ -43,6 +43,11 @@ std::string first_line(const std::string& text) {
   return end == std::string::npos ? text : text.substr(0, end);
 }
 
+int usage_mistake(const std::string& tool, const std::string& message) {
+  std::fprintf(stderr, "%s: error: %s (see '%s --help')\n", tool.c_str(), first_line(message).c_str(), tool.c_str());
+  return kUsage;
+}
+
 }  // namespace
 
 void configure(CLI::App& app, const std::string& tool) {
@@ -54,10 +59,6 @@ void configure(CLI::App& app, const std::string& tool) {
 
 int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body, const std::string& memory_use) {
   const std::string tool = app.get_name();
-  auto usage = [&](const std::string& message) {
-    std::fprintf(stderr, "%s: error: %s (see '%s --help')\n", tool.c_str(), first_line(message).c_str(), tool.c_str());
-    return int(kUsage);
-  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -67,16 +68,24 @@ int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body, 
     std::fputs(v.what(), stdout);
     return kOk;
   } catch (const CLI::ParseError& e) {
-    return usage(e.what());
+    return usage_mistake(tool, e.what());
   }
+  return run_body(tool, body, memory_use);
+}
+
+int run_body(const std::string& tool, const std::function<int()>& body, const std::string& memory_use) {
   try {
     return body();
-  } catch (const UsageError& e) {
-    return usage(text::terminal_safe(e.message));
+  } catch (const Failure& e) {
+    if (e.kind() == Failure::Kind::Usage) return usage_mistake(tool, text::terminal_safe(e.what()));
+    std::fflush(stdout);  // what the tool printed comes before the error
+    std::fprintf(stderr, "%s: error: %s\n", tool.c_str(), text::terminal_safe(e.what()).c_str());
   } catch (const std::bad_alloc&) {
+    std::fflush(stdout);
     std::fprintf(stderr, "%s: error: out of memory%s%s (the library names its own allocations)\n", tool.c_str(),
                  memory_use.empty() ? "" : " for ", memory_use.c_str());
   } catch (const std::exception& e) {
+    std::fflush(stdout);
     std::fprintf(stderr, "%s: error: %s\n", tool.c_str(), text::terminal_safe(e.what()).c_str());
   }
   return kFailure;
@@ -92,7 +101,7 @@ std::vector<uint32_t> parse_uint_list(const std::string& flag, const std::string
     errno = 0;
     const unsigned long long x = std::strtoull(item.c_str(), &end, 10);
     if (item.empty() || item[0] == '-' || !end || *end || errno || x > max)
-      throw UsageError{flag + " takes integers in 0.." + std::to_string(max) + " separated by commas, got '" + text + "'"};
+      throw usage_error(flag + " takes integers in 0.." + std::to_string(max) + " separated by commas, got '" + text + "'");
     list.push_back(uint32_t(x));
     if (comma == std::string::npos) return list;
     start = comma + 1;

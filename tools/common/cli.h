@@ -10,14 +10,11 @@
 #include <functional>
 #include <string>
 
+#include "failure.h"
+
 namespace attn::cli {
 
 enum ExitCode { kOk = 0, kFailure = 1, kUsage = 2 };
-
-// A usage mistake found after parsing (e.g. two flags that exclude each other).
-struct UsageError {
-  std::string message;
-};
 
 // The build's provenance: the library version, the source commit and the
 // build type.
@@ -35,11 +32,14 @@ std::string version_text(const std::string& tool);
 void configure(CLI::App& app, const std::string& tool);
 
 // Parses argv and runs `body`; maps every outcome to an exit code: help and
-// --version exit 0, a CLI11 error or UsageError 2, any other exception 1
+// --version exit 0, a CLI11 error or a usage Failure 2, any other exception 1
 // (printed as "TOOL: error: MESSAGE", escaped for the terminal: messages
 // quote names from untrusted files). Running out of memory names what the
 // tool holds in memory (`memory_use`, e.g. "the input items").
 int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body, const std::string& memory_use = "");
+
+// The same for a body whose arguments are already parsed.
+int run_body(const std::string& tool, const std::function<int()>& body, const std::string& memory_use = "");
 
 // A validator for comma-separated lists of non-negative integers, e.g. 1,2,4.
 std::vector<uint32_t> parse_uint_list(const std::string& flag, const std::string& text, uint32_t max);

@@ -100,17 +100,17 @@ class SignalsHeld {
 
 int open_regular(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) throw FileError("cannot open '" + path + "': " + why());
+  if (fd < 0) throw cli::Failure("cannot open '" + path + "': " + why());
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
-    throw FileError("'" + path + "' is not a regular file");
+    throw cli::Failure("'" + path + "' is not a regular file");
   }
   const int flags = fcntl(fd, F_GETFL);
   if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
     const std::string reason = why();
     close(fd);
-    throw FileError("cannot read '" + path + "': " + reason);
+    throw cli::Failure("cannot read '" + path + "': " + reason);
   }
   return fd;
 }
@@ -120,11 +120,11 @@ std::vector<uint8_t> read_regular(const std::string& path, uint64_t max_bytes) {
   struct stat st;
   if (fstat(fd, &st) != 0) {
     close(fd);
-    throw FileError("cannot read '" + path + "': " + why());
+    throw cli::Failure("cannot read '" + path + "': " + why());
   }
   if (uint64_t(st.st_size) > max_bytes) {
     close(fd);
-    throw FileError("'" + path + "' is " + std::to_string(st.st_size) + " bytes, more than the " +
+    throw cli::Failure("'" + path + "' is " + std::to_string(st.st_size) + " bytes, more than the " +
                     std::to_string(max_bytes) + " this input may have");
   }
   std::vector<uint8_t> bytes(size_t(st.st_size));
@@ -136,7 +136,7 @@ std::vector<uint8_t> read_regular(const std::string& path, uint64_t max_bytes) {
     if (r <= 0) {
       const std::string reason = r == 0 ? "it shrank while being read" : why();
       close(fd);
-      throw FileError("cannot read '" + path + "': " + reason);
+      throw cli::Failure("cannot read '" + path + "': " + reason);
     }
     done += size_t(r);
   }
@@ -149,7 +149,7 @@ Mapping::Mapping(const std::string& path) {
   struct stat st;
   if (fstat(fd, &st) != 0) {
     close(fd);
-    throw FileError("cannot read '" + path + "': " + why());
+    throw cli::Failure("cannot read '" + path + "': " + why());
   }
   size_ = size_t(st.st_size);
   if (size_ > 0) {
@@ -157,7 +157,7 @@ Mapping::Mapping(const std::string& path) {
     if (p == MAP_FAILED) {
       const std::string reason = why();
       close(fd);
-      throw FileError("cannot map '" + path + "': " + reason);
+      throw cli::Failure("cannot map '" + path + "': " + reason);
     }
     data_ = static_cast<const uint8_t*>(p);
   }
@@ -172,7 +172,7 @@ void write_atomically(const std::string& path, const void* data, size_t size) {
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  if (base.empty()) throw FileError("'" + path + "' names a directory, not a file");
+  if (base.empty()) throw cli::Failure("'" + path + "' names a directory, not a file");
   install_handlers();
   std::random_device entropy;
   std::string tmp;
@@ -185,14 +185,14 @@ void write_atomically(const std::string& path, const void* data, size_t size) {
       fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
       if (fd < 0 && errno != EEXIST) break;
     }
-    if (fd < 0) throw FileError("cannot create a temporary file next to '" + path + "': " + why());
+    if (fd < 0) throw cli::Failure("cannot create a temporary file next to '" + path + "': " + why());
     pending = std::make_unique<PendingFile>(tmp);
   }
   auto abandon = [&](const std::string& what) {
     const std::string reason = why();
     if (fd >= 0) close(fd);
     unlink(tmp.c_str());
-    throw FileError(what + " '" + path + "': " + reason);
+    throw cli::Failure(what + " '" + path + "': " + reason);
   };
   const uint8_t* bytes = static_cast<const uint8_t*>(data);
   size_t done = 0;

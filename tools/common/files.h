@@ -13,17 +13,14 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "failure.h"
+
 namespace attn::files {
 
-// Every failure is a std::runtime_error whose message names the path.
-class FileError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+// Every failure is a cli::Failure whose message names the path.
 
 // An open read-only descriptor of a regular file, in blocking mode.
 int open_regular(const std::string& path);

@@ -11,8 +11,8 @@ namespace attn::npy {
 
 namespace {
 
-std::runtime_error error(const std::string& source, const std::string& what) {
-  return std::runtime_error(source + ": " + what);
+cli::Failure error(const std::string& source, const std::string& what) {
+  return cli::Failure(source + ": " + what);
 }
 
 // A cursor over the header text. Every step consumes at least one character

@@ -43,7 +43,7 @@ constexpr size_t kMaxHeaderBytes = 65536;
 constexpr int kMaxRank = 32;  // numpy's NPY_MAXDIMS
 constexpr uint64_t kMaxElements = uint64_t(1) << 40;
 
-// All throw std::runtime_error naming the source and the problem (with the
+// All throw cli::Failure naming the source and the problem (with the
 // byte offset in the header for a syntax error).
 Header parse_header(const std::string& text, const std::string& source);
 Array parse(const uint8_t* bytes, size_t size, const std::string& source);

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "../model_limits.h"
-#include "../shape_text.h"
+#include "../shared/shape_text.h"
 
 namespace attn {
 

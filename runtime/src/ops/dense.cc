@@ -1,7 +1,7 @@
 // Dense: y = act(x · Wᵀ + b), over [d] or [n, d].
 #include "dense.h"
 
-#include "../shape_text.h"
+#include "../shared/shape_text.h"
 
 namespace attn {
 

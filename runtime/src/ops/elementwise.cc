@@ -6,7 +6,7 @@
 #include "../error.h"
 #include "../kernels/quant/quantize.h"
 #include "../model_limits.h"
-#include "../shape_text.h"
+#include "../shared/shape_text.h"
 #include "elementwise.h"
 
 namespace attn {

@@ -1,7 +1,7 @@
 #include "op_reader.h"
 
 #include "../error.h"
-#include "../shape_text.h"
+#include "../shared/shape_text.h"
 
 namespace attn {
 
