@@ -134,7 +134,8 @@ TEST_CASE("f16 conversion: exact back, nearest even there") {
   // Any float goes to a nearest half: neither neighbour is closer.
   std::mt19937 rng(3);
   for (int i = 0; i < 100000; ++i) {
-    const float f = std::ldexp(std::uniform_real_distribution<float>(-1, 1)(rng), int(rng() % 40) - 24);
+    const float mantissa = std::uniform_real_distribution<float>(-1, 1)(rng);  // (one draw, then the other)
+    const float f = std::ldexp(mantissa, int(rng() % 40) - 24);
     const uint16_t h = attn::f32_to_f16(f);
     const double err = std::fabs(double(attn::f16_to_f32(h)) - f);
     for (int step : {-1, 1}) {

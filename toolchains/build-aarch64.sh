@@ -12,7 +12,7 @@
 #   4. runs the whole ctest suite under qemu's default CPU ("max": every
 #      feature on), and checks the tests ran on the "neon" kernel path;
 #   5. runs the kernel and model tests again as a Cortex-A72 (Armv8.0, plain
-#      NEON);
+#      NEON; the quantized kernels then run without the dot product);
 #   6. runs toolchains/check-toolchains.sh (what can be checked here of the
 #      Android, iOS and macOS files);
 #   7. converts the fixtures with the host's (x86-64) attn-convert, runs the
@@ -62,7 +62,7 @@ infer=$build/emulated/tools/attn-infer  # runs the aarch64 attn-infer through qe
 echo "AArch64 binaries, f32_neon.cc compiled, no x86 kernel source"
 
 # (ctest -N rewrites Testing/Temporary/LastTest.log: count before running.)
-a72_tests='^(test_kernels|test_fixtures.*|test_decode.*|cli)$'
+a72_tests='^(test_kernels|test_quant_kernels|test_fixtures.*|test_decode.*|cli)$'
 count_max=$(ctest --test-dir "$build" -N | awk '/Total Tests:/ {print $3}')
 count_a72=$(ctest --test-dir "$build" -N -R "$a72_tests" | awk '/Total Tests:/ {print $3}')
 
@@ -73,6 +73,7 @@ paths=$(grep -o 'kernel path in use: [a-z0-9]*' "$log" | sort | uniq -c || true)
 echo "$paths"
 case $paths in *": neon"*) ;; *) fail "the tests did not run on the neon kernel path" ;; esac
 bash scripts/kernel-report.sh "$log"
+grep -q '^quant kernel paths tested: .*neon-dotprod' "$log" || fail "the quantized kernels did not run with dotprod"
 if grep -v -q -E 'neon$|scalar$|^$' <<<"$paths"; then
   fail "an unexpected kernel path was in use"
 fi
@@ -80,6 +81,7 @@ fi
 step "kernel and model tests under qemu-aarch64 -cpu cortex-a72 (plain NEON)"
 QEMU_CPU=cortex-a72 ctest --test-dir "$build" --output-on-failure -j"$jobs" -R "$a72_tests"
 grep -q 'kernel path in use: neon' "$log" || fail "the Cortex-A72 run did not use the neon kernel path"
+grep -q '^quant kernel paths tested: scalar neon;' "$log" || fail "the Cortex-A72 run did not test the plain NEON quantized kernels"
 bash scripts/kernel-report.sh "$log"
 
 step "checks of the Android, iOS and macOS files that can be made here"

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "../kernels.h"
 #include "quant_kernels.h"
@@ -81,6 +82,16 @@ inline void finish(const Kernels& f32, size_t m, Epilogue epilogue, const float*
       for (size_t j = 0; j < count; ++j) row[j] += res[j];
     }
   }
+}
+
+// Calls f(std::integral_constant<size_t, R>) for R = rows (1 ≤ rows ≤ MAX),
+// so that a tile's arrays have a size fixed at compile time.
+template <size_t MAX, typename F>
+__attribute__((always_inline)) inline void with_rows(size_t rows, F&& f) {
+  if constexpr (MAX > 1) {
+    if (rows < MAX) return with_rows<MAX - 1>(rows, f);
+  }
+  f(std::integral_constant<size_t, MAX>{});
 }
 
 // The GEMM driver: for each panel overlapping [col_begin, col_end), row

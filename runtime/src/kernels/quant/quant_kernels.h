@@ -40,7 +40,7 @@ struct QuantKernels {
 
   // c[m, n] = epilogue(a · Wᵀ + bias) + residual for the output columns
   // [col_begin, col_end): c and residual rows c_stride apart; bias and
-  // residual may be null, and residual may alias c. W was packed by this
+  // residual may be null; residual must not overlap c. W was packed by this
   // table's pack. Threads split a layer by column ranges; ranges that are
   // multiples of kQuantPanel do no repeated work. Nothing is allocated.
   void (*gemm_f16)(const float* a, size_t a_stride, size_t m, size_t k, const void* packed, const float* bias,

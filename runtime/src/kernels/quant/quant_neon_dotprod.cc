@@ -1,7 +1,9 @@
 // The NEON variant with the dot product extension (Armv8.2 dotprod:
 // Cortex-A55/A76 and later, Apple M1): sdot sums 4 signed byte products into
-// each int32 lane. This file alone is compiled with +dotprod, and its table
-// is chosen only when the CPU reports the extension (quant_dispatch.cc).
+// each int32 lane. The kernels below are compiled for Armv8.2 with dotprod
+// (the target pragma after the includes, so that the shared inline code keeps
+// the baseline target), and the table is chosen only when the CPU reports
+// the extension (quant_dispatch.cc).
 
 #include <arm_neon.h>
 
@@ -9,6 +11,8 @@
 #include <type_traits>
 
 #include "quant_common.h"
+
+#pragma GCC target("arch=armv8.2-a+dotprod")
 
 namespace attn {
 
