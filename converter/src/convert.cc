@@ -3,6 +3,7 @@
 #include "error.h"
 #include "model.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "random_init.h"
@@ -70,6 +71,43 @@ ConvertResult convert_random(const std::string& config_text, const std::string& 
                          options, samples);
 }
 
+namespace {
+
+// How far, in steps, a runtime's value of a q8 or q4 layer's activation x/s
+// (|x/s| ≤ 127) may lie from the float64 reference's: its activations
+// differ from the reference's by a relative error ρ, about 1e-6 in float32
+// (the spec allows 1e-4 of an output's scale), so by 127·ρ steps. 2^-7 steps
+// covers ρ up to 6e-5.
+constexpr double kTieShift = 1.0 / 128;
+
+bool rounds_activations(const Graph& graph) {
+  for (const GraphTensor& t : graph.tensors)
+    if (t.format == WeightType::Q8 || t.format == WeightType::Q4) return true;
+  return false;
+}
+
+// A value that lies within kTieShift of a half step may round either way in
+// a runtime. The reference is evaluated again with the rounding point moved
+// up and down by kTieShift, which rounds every such value the other way; an
+// output's allowance is the sum of the two passes' largest changes. It is an
+// estimate, not a bound: it covers a runtime that rounds some of those values
+// the other way when their effects on an output do not cancel within a pass
+// (docs/spec-choices.md, "Quantized weights").
+void set_rounding_allowance(const Graph& graph, const std::vector<SampleTensorData>& inputs,
+                            const std::vector<ReferenceTensor>& expected, std::vector<SampleTensorData>& outputs) {
+  for (double shift : {kTieShift, -kTieShift}) {
+    const std::vector<ReferenceTensor> moved = run_reference(graph, inputs, shift);
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      double change = 0;
+      for (size_t i = 0; i < moved[o].data.size(); ++i)
+        change = std::max(change, std::fabs(moved[o].data[i] - expected[o].data[i]));
+      outputs[o].rounding_allowance += float(change);
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<SampleData> make_samples(const Graph& graph, const SampleRequest& request) {
   if (!request.expected.empty() && request.expected.size() != request.inputs.size())
     throw InputError(request.expected_name + ": holds " + std::to_string(request.expected.size()) +
@@ -95,6 +133,7 @@ std::vector<SampleData> make_samples(const Graph& graph, const SampleRequest& re
             throw InputError(request.inputs_name + ": " + item + ": the reference output is not finite");
         s.outputs.push_back(std::move(t));
       }
+      if (rounds_activations(graph)) set_rounding_allowance(graph, s.inputs, ref, s.outputs);
     } else {
       s.outputs = request.expected[k];
       if (s.outputs.size() != shapes.size())

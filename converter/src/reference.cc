@@ -1,5 +1,6 @@
 #include "reference.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -51,18 +52,29 @@ double activate(Activation a, double x) {
 }
 
 // A q8 or q4 layer's input as its kernels take it: each row, as float32, in
-// blocks of 32 rounded to 8-bit steps of the block's max |x| / 127
-// (quantize_block_q8, the format's definition), at the steps' exact values.
-std::vector<double> quantized_input(const double* x, size_t rows, size_t in) {
+// blocks of 32 rounded to 8-bit steps of the block's max |x| / 127 (the
+// arithmetic of quantize_block_q8, the format's definition), at the steps'
+// exact values. `tie_shift` (in steps) moves the rounding point: a shift of
+// +h rounds up the values that lie within h below a half step (see
+// rounding_allowance in convert.cc).
+std::vector<double> quantized_input(const double* x, size_t rows, size_t in, double tie_shift) {
   std::vector<double> out(rows * in);
   float block[kQuantBlock];
-  int8_t q[kQuantBlock];
   for (size_t r = 0; r < rows; ++r)
     for (size_t c0 = 0; c0 < in; c0 += kQuantBlock) {
       const size_t count = std::min(kQuantBlock, in - c0);
-      for (size_t i = 0; i < count; ++i) block[i] = float(x[r * in + c0 + i]);
-      const double scale = quantize_block_q8(block, count, q);
-      for (size_t i = 0; i < count; ++i) out[r * in + c0 + i] = double(q[i]) * scale;
+      float amax = 0;
+      for (size_t i = 0; i < count; ++i) {
+        block[i] = float(x[r * in + c0 + i]);
+        amax = std::fmax(amax, std::fabs(block[i]));
+      }
+      const float scale = amax / 127.0f;
+      const float inv = scale != 0 ? 1.0f / scale : 0.0f;
+      for (size_t i = 0; i < count; ++i) {
+        const double v = double(block[i] * inv) + tie_shift;
+        const double q = std::clamp(v < 0 ? -std::floor(-v + 0.5) : std::floor(v + 0.5), -127.0, 127.0);
+        out[r * in + c0 + i] = q * double(scale);
+      }
     }
   return out;
 }
@@ -70,10 +82,10 @@ std::vector<double> quantized_input(const double* x, size_t rows, size_t in) {
 // y = x Wᵀ + b for a [rows, in] block of x, W [out, in] read as float32
 // (the stored values of a weight in another format).
 std::vector<double> linear(const double* x, size_t rows, size_t in, const GraphTensor& w, size_t w_row0, size_t out,
-                           const GraphTensor* b) {
+                           const GraphTensor* b, double tie_shift) {
   std::vector<double> quantized;
   if (w.format == WeightType::Q8 || w.format == WeightType::Q4) {
-    quantized = quantized_input(x, rows, in);
+    quantized = quantized_input(x, rows, in, tie_shift);
     x = quantized.data();
   }
   std::vector<double> y(rows * out);
@@ -89,7 +101,7 @@ std::vector<double> linear(const double* x, size_t rows, size_t in, const GraphT
 
 class Evaluator {
  public:
-  explicit Evaluator(const Graph& g) : g_(g), v_(g.values.size()) {}
+  Evaluator(const Graph& g, double tie_shift) : g_(g), v_(g.values.size()), tie_shift_(tie_shift) {}
 
   // Checks the inputs and returns the sequence length n (0 when no input has
   // one).
@@ -208,7 +220,7 @@ class Evaluator {
         for (size_t c = 0; c < C; ++c)
           for (size_t i = 0; i < p; ++i)
             for (size_t j = 0; j < p; ++j) patch[(c * p + i) * p + j] = image.x[(c * H + py * p + i) * W + px * p + j];
-        const std::vector<double> y = linear(patch.data(), 1, C * p * p, w, 0, d, b);
+        const std::vector<double> y = linear(patch.data(), 1, C * p * p, w, 0, d, b, tie_shift_);
         std::copy(y.begin(), y.end(), out.row(first + py * gw + px));
       }
     if (cls)
@@ -267,7 +279,7 @@ class Evaluator {
     Value out;
     out.shape = in.shape;
     out.shape.back() = int64_t(out_features);
-    out.x = linear(in.x.data(), in.rows(), in_features, w, 0, out_features, optional(op.bias));
+    out.x = linear(in.x.data(), in.rows(), in_features, w, 0, out_features, optional(op.bias), tie_shift_);
     for (double& y : out.x) y = activate(op.activation, y);
     return out;
   }
@@ -305,13 +317,13 @@ class Evaluator {
     // Q from rows 0..d-1 of the stacked projection; K and V from where the
     // variant's traits say (variants.h): the next blocks of the projection,
     // X, or W_A[:n,:n] X + b_A[:n].
-    const std::vector<double> Q = linear(X.x.data(), n, d, wqkv, 0, d, bqkv);
+    const std::vector<double> Q = linear(X.x.data(), n, d, wqkv, 0, d, bqkv, tie_shift_);
     const VariantTraits& variant = traits_of(op.variant);
     auto rows_of = [&](RowSource source) {
       switch (source) {
         case RowSource::KeyProjection:
         case RowSource::ValueProjection:
-          return linear(X.x.data(), n, d, wqkv, VariantTraits::block_of(source) * d, d, bqkv);
+          return linear(X.x.data(), n, d, wqkv, VariantTraits::block_of(source) * d, d, bqkv, tie_shift_);
         case RowSource::Mixed: return mixed(op, X);
         case RowSource::Input: break;
       }
@@ -353,7 +365,7 @@ class Evaluator {
     }
     Value out;
     out.shape = X.shape;
-    out.x = linear(H.data(), n, d, tensor(op.out_weight), 0, d, optional(op.out_bias));
+    out.x = linear(H.data(), n, d, tensor(op.out_weight), 0, d, optional(op.out_bias), tie_shift_);
     return out;
   }
 
@@ -383,17 +395,19 @@ class Evaluator {
 
   const Graph& g_;
   std::vector<Value> v_;
+  double tie_shift_;
 };
 
 }  // namespace
 
-std::vector<ReferenceTensor> run_reference(const Graph& graph, const std::vector<SampleTensorData>& inputs) {
-  return Evaluator(graph).run(inputs);
+std::vector<ReferenceTensor> run_reference(const Graph& graph, const std::vector<SampleTensorData>& inputs,
+                                           double tie_shift) {
+  return Evaluator(graph, tie_shift).run(inputs);
 }
 
 std::vector<std::vector<int64_t>> reference_output_shapes(const Graph& graph,
                                                           const std::vector<SampleTensorData>& inputs) {
-  Evaluator e(graph);
+  Evaluator e(graph, 0.0);
   return e.output_shapes(e.check(inputs));
 }
 

@@ -23,7 +23,10 @@ struct ReferenceTensor {
 // tensor per graph output. Throws InputError when an input does not fit the
 // graph (shape, dtype, a token id outside the vocabulary, a text made only of
 // padding).
-std::vector<ReferenceTensor> run_reference(const Graph& graph, const std::vector<SampleTensorData>& inputs);
+// `tie_shift` moves the rounding point of q8 and q4 layers' activations by
+// that many steps (0: the format's rounding).
+std::vector<ReferenceTensor> run_reference(const Graph& graph, const std::vector<SampleTensorData>& inputs,
+                                           double tie_shift = 0.0);
 
 // The same checks of the inputs without the evaluation (cheap for any model),
 // and the shapes of the outputs they give.

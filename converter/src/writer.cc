@@ -161,7 +161,7 @@ std::vector<uint8_t> build_header(const ModelConfig& config, const Graph& graph,
         auto shape = b.CreateVector(st.shape);
         auto f32 = st.f32.empty() ? 0 : b.CreateVector(st.f32);
         auto i32 = st.i32.empty() ? 0 : b.CreateVector(st.i32);
-        out.push_back(fb::CreateSampleTensor(b, shape, f32, i32));
+        out.push_back(fb::CreateSampleTensor(b, shape, f32, i32, st.rounding_allowance));
       }
       return b.CreateVector(out);
     };

@@ -221,6 +221,22 @@ attn_status attn_model_sample_output(const attn_model* model, size_t sample, siz
   return sample_tensor(model, sample, index, out_info, out_data, false);
 }
 
+attn_status attn_model_sample_allowance(const attn_model* model, size_t sample, size_t index, float* out_allowance) {
+  return guarded([&] {
+    require(model, "model");
+    require(out_allowance, "out_allowance");
+    const auto& samples = model->model->samples;
+    if (sample >= samples.size())
+      attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "sample " + std::to_string(sample) + " is out of range (the model has " +
+                                                  std::to_string(samples.size()) + ")");
+    const auto& outputs = samples[sample].outputs;
+    if (index >= outputs.size())
+      attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "output index " + std::to_string(index) + " is out of range (the model has " +
+                                                  std::to_string(outputs.size()) + ")");
+    *out_allowance = outputs[index].rounding_allowance;
+  });
+}
+
 const char* attn_op_class_name(attn_op_class op_class) {
   static const char* names[] = {"attention", "dense", "norm", "activation", "other"};
   // A C caller may pass any int: read it as one, not as a C++ enum.

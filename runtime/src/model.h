@@ -97,6 +97,7 @@ struct OpInfo {
 struct SampleTensor {
   attn_tensor_info info;  // name from the model's value
   const void* data = nullptr;
+  float rounding_allowance = 0;  // expected outputs: added to the spec's tolerance
 };
 
 struct Sample {

@@ -377,8 +377,15 @@ class Loader {
       Sample sample;
       for (flatbuffers::uoffset_t i = 0; i < s->inputs()->size(); ++i)
         sample.inputs.push_back(sample_tensor(s->inputs()->Get(i), m_.inputs[i], what + " input " + std::to_string(i)));
-      for (flatbuffers::uoffset_t i = 0; i < s->outputs()->size(); ++i)
-        sample.outputs.push_back(sample_tensor(s->outputs()->Get(i), m_.outputs[i], what + " output " + std::to_string(i)));
+      for (flatbuffers::uoffset_t i = 0; i < s->outputs()->size(); ++i) {
+        const fb::SampleTensor* t = s->outputs()->Get(i);
+        sample.outputs.push_back(sample_tensor(t, m_.outputs[i], what + " output " + std::to_string(i)));
+        const float allowance = t->rounding_allowance();
+        if (!(allowance >= 0 && allowance <= 1e30f))
+          invalid(what + " output " + std::to_string(i) + " has rounding allowance " + std::to_string(allowance) +
+                  ": it must be finite and not negative");
+        sample.outputs.back().rounding_allowance = allowance;
+      }
       m_.samples.push_back(std::move(sample));
     }
   }

@@ -8,9 +8,9 @@
 
 namespace attn::infer {
 
-OutputCheck compare_output(const float* got, const float* ref, size_t count, size_t classes) {
+OutputCheck compare_output(const float* got, const float* ref, size_t count, size_t classes, float allowance) {
   OutputCheck c;
-  c.tolerance = spec_tolerance(ref, count);
+  c.tolerance = spec_tolerance(ref, count) + double(allowance);
   bool finite = true;
   for (size_t i = 0; i < count; ++i) {
     const double e = std::fabs(double(got[i]) - double(ref[i]));
@@ -72,7 +72,9 @@ VerifyReport verify_model(attn_model* model, uint32_t threads) {
       got.resize(count);
       check(attn_session_get_output(s.session, i, got.data(), count * 4), what + ": reading output");
       const size_t classes = want.rank ? size_t(want.shape[want.rank - 1]) : 1;
-      OutputCheck c = compare_output(got.data(), static_cast<const float*>(ref), count, classes);
+      float allowance = 0;
+      check(attn_model_sample_allowance(model, k, i, &allowance), what);
+      OutputCheck c = compare_output(got.data(), static_cast<const float*>(ref), count, classes, allowance);
       c.sample = k;
       c.output = i;
       report.checks.push_back(c);

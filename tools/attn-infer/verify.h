@@ -26,7 +26,8 @@ struct VerifyReport {
 };
 
 // Compares one output with its reference.
-OutputCheck compare_output(const float* got, const float* ref, size_t count, size_t classes);
+// `allowance` (the sample's, attn_model_sample_allowance) is added to the spec's tolerance.
+OutputCheck compare_output(const float* got, const float* ref, size_t count, size_t classes, float allowance = 0);
 
 // Runs every embedded sample on a session with `threads` threads. Throws
 // Failure on an API error.

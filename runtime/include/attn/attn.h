@@ -204,6 +204,12 @@ ATTN_API attn_status attn_model_sample_input(const attn_model* model, size_t sam
                                              attn_tensor_info* out_info, const void** out_data);
 ATTN_API attn_status attn_model_sample_output(const attn_model* model, size_t sample, size_t index,
                                               attn_tensor_info* out_info, const void** out_data);
+/* An expected output's allowance beyond the spec's tolerance, 1e-4 ·
+ * max(1, max |expected|): nonzero in models whose dense layers round their
+ * activations to 8 bits (q8, q4 weights), where a value at a half step may
+ * round either way (docs/spec-choices.md, "Quantized weights"). */
+ATTN_API attn_status attn_model_sample_allowance(const attn_model* model, size_t sample, size_t index,
+                                                 float* out_allowance);
 
 /* --- Sessions ----------------------------------------------------------- */
 
