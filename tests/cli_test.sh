@@ -311,6 +311,9 @@ for tool in "$convert" "$infer"; do
   "$tool" --help >"$work/out"
   expect "$name --help exits 0" test $? -eq 0
 done
+"$generate" --version >"$work/out"
+expect "attn-generate --version exits 0" test $? -eq 0
+expect "attn-generate --version names the project's version" contains "$work/out" "(attn $version, commit "
 "$infer" "$work/gpt2.attnmodel" --input="$fx/hf-gpt2-tiny/inputs.npy" --output="$work/kv.npy" -q
 expect "--key=value works" cmp -s "$work/gpt2.npy" "$work/kv.npy"
 "$infer" "$work/gpt2.attnmodel" --bench --iters=0 2>"$work/err"

@@ -10,30 +10,22 @@
 
 #include "kernels/kernels.h"
 #include "support.h"
+#include "verify.h"
 #include "writer.h"
 
 using namespace attn;
 
 namespace {
 
-// Checks one output row block against the reference: the spec's tolerance,
-// and the same arg-max wherever the reference's top-two margin exceeds 2·tol.
+// Checks one output row block against the reference with attn-infer
+// --verify's check: the spec's tolerance, and the same arg-max wherever the
+// reference's top-two margin exceeds 2·tol.
 void check_close(const std::vector<float>& got, const float* ref, size_t classes, const std::string& where) {
-  const double tol = test::spec_tolerance(ref, got.size());
-  double worst = 0;
-  for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::fabs(double(got[i]) - ref[i]));
-  CHECK_MESSAGE(worst <= tol, where << ": max error " << worst << " > tolerance " << tol);
-  for (size_t row = 0; row + classes <= got.size(); row += classes) {
-    const float* r = ref + row;
-    size_t best = size_t(std::max_element(r, r + classes) - r);
-    float second = -INFINITY;
-    for (size_t c = 0; c < classes; ++c)
-      if (c != best) second = std::max(second, r[c]);
-    if (double(r[best]) - second <= 2 * tol) continue;
-    const size_t got_best = size_t(std::max_element(got.begin() + row, got.begin() + row + classes) - got.begin()) - row;
-    CHECK_MESSAGE(got_best == best, where << ": arg-max " << got_best << ", reference " << best << " at row "
-                                          << row / classes);
-  }
+  const infer::OutputCheck c = infer::compare_output(got.data(), ref, got.size(), classes);
+  CHECK_MESSAGE(c.max_error <= c.tolerance, where << ": max error " << c.max_error << " > tolerance " << c.tolerance);
+  CHECK_MESSAGE(c.argmax_same == c.argmax_checked, where << ": the arg-max differs from the reference's in "
+                                                         << c.argmax_checked - c.argmax_same << " of "
+                                                         << c.argmax_checked << " rows");
 }
 
 void check_fixture(const std::string& name, uint32_t threads) {

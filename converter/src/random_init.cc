@@ -32,25 +32,18 @@ double Normal::operator()() {
 RandomCheckpoint::RandomCheckpoint(const ModelConfig& config, bool causal, uint64_t seed)
     : c_(config), causal_(causal), normal_(seed) {}
 
-void RandomCheckpoint::fill(const std::string& name, std::vector<int64_t> shape, double value) {
+Tensor& RandomCheckpoint::fill(const std::string& name, std::vector<int64_t> shape, double value) {
   size_t count = 1;
   for (int64_t d : shape) count *= size_t(d);
-  Tensor t;
+  Tensor& t = out_[name];
   t.shape = std::move(shape);
   t.dtype = "F32";
   t.data.assign(count, float(value));
-  out_[name] = std::move(t);
+  return t;
 }
 
 void RandomCheckpoint::random(const std::string& name, std::vector<int64_t> shape) {
-  size_t count = 1;
-  for (int64_t d : shape) count *= size_t(d);
-  Tensor t;
-  t.shape = std::move(shape);
-  t.dtype = "F32";
-  t.data.resize(count);
-  for (float& v : t.data) v = float(kStd * normal_());
-  out_[name] = std::move(t);
+  for (float& v : fill(name, std::move(shape), 0.0).data) v = float(kStd * normal_());
 }
 
 void RandomCheckpoint::norm(const std::string& prefix) {

@@ -53,7 +53,7 @@ class RandomCheckpoint {
   TensorMap take() { return std::move(out_); }
 
  private:
-  void fill(const std::string& name, std::vector<int64_t> shape, double value);
+  Tensor& fill(const std::string& name, std::vector<int64_t> shape, double value);
   void align(const std::string& prefix);
 
   const ModelConfig& c_;

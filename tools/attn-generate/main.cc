@@ -165,6 +165,12 @@ int main(int argc, char** argv) {
   Options o;
   CLI::App app{"Continues a prompt with a gpt model and prints the text as it is generated.\n"
                "Greedy by default; --temperature, --top-k or --top-p sample instead."};
+  // CLI11's exit() ends the text with its own newline.
+  app.set_version_flag("--version", [] {
+    std::string text = attn::cli::version_text("attn-generate");
+    text.pop_back();
+    return text;
+  }, "print the version, commit, build type and kernel paths");
   app.add_option("model", o.model_path, "the .attnmodel (a gpt model)")->required();
   auto* prompt = app.add_option("-p,--prompt", o.prompt, "the prompt text (needs a model with a tokenizer)");
   app.add_option("--prompt-ids", o.prompt_ids, "the prompt as comma-separated token ids; prints ids")->excludes(prompt);

@@ -29,12 +29,10 @@ void random_init(RandomCheckpoint& r) {
   for (int64_t i = 0; i < c.layers; ++i) r.block(timm_block_names(i), false);
   int64_t width = d;
   if (c.pre_logits > 0) {
-    r.random("pre_logits.fc.weight", {c.pre_logits, d});
-    r.random("pre_logits.fc.bias", {c.pre_logits});
+    r.linear("pre_logits.fc", c.pre_logits, d);
     width = c.pre_logits;
   }
-  r.random("head.weight", {c.num_classes, width});
-  r.random("head.bias", {c.num_classes});
+  r.linear("head", c.num_classes, width);
 }
 
 }  // namespace

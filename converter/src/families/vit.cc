@@ -36,8 +36,7 @@ void random_init(RandomCheckpoint& r) {
   r.random("pos_embed", {1, c.context, d});
   for (int64_t i = 0; i < c.layers; ++i) r.block(timm_block_names(i), false);
   r.norm("norm");
-  r.random("head.weight", {c.num_classes, d});
-  r.random("head.bias", {c.num_classes});
+  r.linear("head", c.num_classes, d);
 }
 
 }  // namespace
