@@ -260,6 +260,11 @@ class Prepared:
                     new = L["w_deq"]
                 else:
                     continue
+                if isinstance(mod, torch.nn.Embedding):
+                    # GPT-2's tied head: the ONNX graph gathers the embedding from the
+                    # float32 table and multiplies by a quantized copy; one PyTorch
+                    # parameter cannot be both
+                    return None, "the weight of %s is tied to an embedding" % L["node"]
                 # a new Parameter: a weight tied to an embedding is untied, so the
                 # embedding keeps its float values as in the ONNX graph
                 setattr(mod, pname, torch.nn.Parameter(torch.from_numpy(np.ascontiguousarray(new)),
@@ -344,6 +349,77 @@ class Prepared:
         finally:
             self.ort.call(cmd="release", key=key)
         return float(np.median(ms)), None
+
+
+def fashion_accuracy(args, ort, formats, scratch, chunk=500):
+    """Test accuracy of the trained Fashion-MNIST ViTs (examples/fashion-mnist) on
+    the 10,000 t10k images in every contender's format: ONNX Runtime's graphs are
+    rewritten from an f32 export with a fixed batch of `chunk` images; attn's
+    models are converted from the same checkpoints. Each contender is compared
+    with its own stack's f32 model: accuracy change in points, arg-max agreement
+    and the largest logit difference."""
+    import fashion_mnist_npy as fm  # converter/python, on the path through benchlib
+    images, labels = fm.load("t10k")
+    n = images.shape[0] - images.shape[0] % chunk
+    images, labels = images[:n], labels[:n]
+    img_npy = os.path.join(scratch, "fashion-images.npy")
+    np.save(img_npy, images)
+    chunks = []
+    for i in range(0, n, chunk):
+        p = os.path.join(scratch, "fashion-chunk-%d.npy" % (i // chunk))
+        np.save(p, images[i:i + chunk])
+        chunks.append(p)
+    convert = bl.tool(args.build, "attn-convert")
+    out = []
+    for v in bl.VARIANTS:
+        ckpt = os.path.join(bl.ROOT, "examples", "fashion-mnist", v)
+        model32 = load_model(ckpt)[0].float().eval()
+        f32 = os.path.join(scratch, "fashion-%s.onnx" % v)
+        with torch.inference_mode():
+            cp.export_onnx(model32, torch.from_numpy(images[:chunk]), f32, {"fashion": v, "chunk": chunk,
+                                                                            "torch": torch.__version__})
+        del model32
+        files = {"ort-f32": f32}
+        for kind, spec in ORT_KINDS.items():
+            if spec is not None and kind in args.contenders:
+                files[kind] = f32[:-len(".onnx")] + "." + kind[len("ort-"):] + ".onnx"
+                oq.quantize_file(f32, files[kind], spec[0], spec[1], 32, args.accuracy_level)
+        logits = {}
+        for kind, path in files.items():
+            ort.call(cmd="load", key="fashion", path=path, threads=min(2, os.cpu_count() or 1), dtype="float32")
+            try:
+                ys = []
+                for c in chunks:
+                    o = os.path.join(scratch, "fashion-out.npy")
+                    ort.call(cmd="input", key="fashion", npy=c)
+                    ort.call(cmd="run", key="fashion", out=o)
+                    ys.append(np.load(o).reshape(chunk, -1))
+                logits[kind] = np.concatenate(ys).astype(np.float64)
+            finally:
+                ort.call(cmd="release", key="fashion")
+        for fmt in formats:
+            path = os.path.join(scratch, "fashion-%s.%s.attnmodel" % (v, fmt))
+            cmd = [convert, ckpt, "-o", path, "-q"] + ([] if fmt == "f32" else ["--weights", fmt])
+            subprocess.run(cmd, check=True)
+            o = os.path.join(scratch, "fashion-out.npy")
+            subprocess.run([args.attn_infer, path, "-i", img_npy, "-o", o, "-q", "--threads",
+                            str(min(2, os.cpu_count() or 1))], check=True)
+            logits["attn-" + fmt] = np.load(o).reshape(n, -1).astype(np.float64)
+        for kind in args.contenders:
+            if kind not in logits:
+                continue
+            base = "ort-f32" if kind.startswith("ort-") else "attn-f32"
+            y, y0 = logits[kind], logits[base]
+            acc = float((y.argmax(1) == labels).mean())
+            out.append({"variant": v, "contender": kind, "images": n, "accuracy": acc,
+                        "accuracy_change_points": 100 * (acc - float((y0.argmax(1) == labels).mean())),
+                        "argmax_agreement": float((y.argmax(1) == y0.argmax(1)).mean()),
+                        "max_abs_logit_diff": float(np.abs(y - y0).max()), "max_abs_logit": float(np.abs(y0).max())})
+        log("  fashion-mnist %s: %s" % (v, ", ".join("%s %.4f" % (r["contender"], r["accuracy"])
+                                                    for r in out if r["variant"] == v)))
+    for p in chunks + [img_npy]:
+        os.remove(p)
+    return out
 
 
 def run_model(entry, variants, args, ort, rng, formats, scratch, env):
@@ -436,7 +512,7 @@ def fmt_mb(b):
     return "%.2f" % (b / 1e6) if b < 1e8 else "%.0f" % (b / 1e6)
 
 
-def markdown(rows, info, env, args):
+def markdown(rows, info, env, args, fashion=None):
     out = []
     attn_note = ("attn's quantized formats: %s." % ", ".join(env["attn_formats"][1:]) if len(env["attn_formats"]) > 1
                  else "**attn's quantized formats are pending**: the attn-convert of this build has no `--weights` "
@@ -480,6 +556,18 @@ def markdown(rows, info, env, args):
             acc = ("%.3g | %.3g | %d/%d" % (a["max_abs_logit_diff"], a["max_abs_logit"], a["argmax_agree"],
                                             a["argmax_total"]) if a else "– | – | –")
             out.append("| %s | %s | %s | %s | %.3f | %s |" % (m, v, k, fmt_mb(sizes[k]), sizes[k] / sizes[base], acc))
+    if fashion:
+        out.append("")
+        out.append("Trained Fashion-MNIST ViTs (examples/fashion-mnist), %d t10k test images: accuracy, its change "
+                   "from the same stack's f32 model, arg-max agreement with it and the largest logit difference:"
+                   % fashion[0]["images"])
+        out.append("")
+        out.append("| variant | contender | test accuracy | change (points) | arg-max agreement | max abs logit diff |")
+        out.append("|---|---|---:|---:|---:|---:|")
+        for r in fashion:
+            out.append("| %s | %s | %.4f | %+.2f | %.2f%% | %.3g |" % (r["variant"], r["contender"], r["accuracy"],
+                                                               r["accuracy_change_points"],
+                                                               100 * r["argmax_agreement"], r["max_abs_logit_diff"]))
     checks = [(m, v, d) for (m, v), d in info.items() if "check_weight_only" in d]
     if checks:
         out.append("")
@@ -517,6 +605,8 @@ def main():
     ap.add_argument("--models-dir", default=bl.DEFAULT_OUT, help="generated models (default build/bench-models)")
     ap.add_argument("--results", default=os.path.join(bl.ROOT, "build", "bench-results"),
                     help="where quant_peers.json and quant_peers.md go (default build/bench-results)")
+    ap.add_argument("--output-name", default="quant_peers",
+                    help="base name of the JSON and markdown files (default quant_peers)")
     ap.add_argument("--models", default=",".join(DEFAULT_MODELS),
                     help="comma-separated model names (default: %s)" % ",".join(DEFAULT_MODELS))
     ap.add_argument("--variants", default="standard,super", help="comma-separated variants (default standard,super)")
@@ -525,6 +615,9 @@ def main():
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
     ap.add_argument("--accuracy-level", type=int, default=4, help="MatMulNBits accuracy_level (default 4)")
     ap.add_argument("--accuracy-inputs", type=int, default=8, help="seeded inputs of the accuracy figures (default 8)")
+    ap.add_argument("--no-fashion", action="store_true",
+                    help="skip the test accuracy of the trained Fashion-MNIST ViTs (examples/fashion-mnist)")
+    ap.add_argument("--fashion-only", action="store_true", help="only the Fashion-MNIST accuracy, no timing")
     ap.add_argument("--iters", type=int, default=1000, help="most timed runs per visit (default 1000)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed runs before each ONNX Runtime visit")
     ap.add_argument("--visit-seconds", type=float, default=2.0, help="about this long per visit (default 2)")
@@ -554,7 +647,7 @@ def main():
 
     index = bl.load_index()
     entries, variants = bl.select(index, bl.split_list(args.models), bl.split_list(args.variants), True)
-    if not args.no_make:
+    if not args.no_make and not args.fashion_only:
         subprocess.run([sys.executable, os.path.join(bl.BENCH, "make_models.py"), "--out", args.models_dir,
                         "--build", args.build, "--models", ",".join(e["name"] for e in entries), "--variants",
                         ",".join(variants), "-q"], check=True)
@@ -571,17 +664,17 @@ def main():
     os.makedirs(args.results, exist_ok=True)
     scratch = os.path.join(args.results, "scratch")
     os.makedirs(scratch, exist_ok=True)
-    ort = cp.OrtRunner()
+    ort = oq.Ort()
     rng = random.Random(args.seed)
     all_rounds, info = [], {}
     try:
-        if not args.no_verify:
+        if not args.no_verify and not args.fashion_only:
             lc = oq.self_test(ort, verbose=False)
             env["layer_checks"] = lc
             log("layer checks: %d passed, %d failed" % (sum(r["ok"] for r in lc), sum(not r["ok"] for r in lc)))
             if not all(r["ok"] for r in lc):
                 raise SystemExit("quant_peers: a quantized layer in ONNX Runtime is outside its derived bound")
-        for e in entries:
+        for e in ([] if args.fashion_only else entries):
             load0 = os.getloadavg()[0]
             rounds, inf = run_model(e, variants, args, ort, rng, formats, scratch, env)
             env.setdefault("loadavg_per_model", {})[e["name"]] = {
@@ -590,22 +683,47 @@ def main():
             all_rounds += rounds
             for v, d in inf.items():
                 info[(e["name"], v)] = d
+        env["loadavg_end"] = "%.2f %.2f %.2f" % os.getloadavg()
+        fashion = None
+        if not args.no_fashion:
+            log("fashion-mnist: test accuracy of the trained ViTs")
+            fashion = fashion_accuracy(args, ort, formats, scratch)
     finally:
         env["onnxruntime"] = ort.version
         ort.close()
-    env["loadavg_end"] = "%.2f %.2f %.2f" % os.getloadavg()
+    if args.fashion_only:
+        # add the figures to an earlier run's results and rewrite its tables
+        path = os.path.join(args.results, args.output_name + ".json")
+        result = read_json(path)
+        if result is None:
+            raise SystemExit("quant_peers: --fashion-only needs an earlier run's %s" % path)
+        result["fashion_mnist"] = fashion
+        result["env"]["fashion_mnist_command"] = env["command"]
+        result["env"]["onnxruntime"] = result["env"].get("onnxruntime") or env["onnxruntime"]
+        info = {(d["model"], d["variant"]): d for d in result["models"]}
+        ran = argparse.Namespace(**vars(args))
+        ran.accuracy_inputs = next((a["inputs"] for d in result["models"] for a in d.get("accuracy", {}).values()),
+                                   args.accuracy_inputs)
+        ran.accuracy_level = result["env"]["accuracy_level"]
+        with open(path, "w") as f:
+            json.dump(result, f, indent=1)
+        md = markdown(result["rows"], info, result["env"], ran, fashion)
+        with open(os.path.join(args.results, args.output_name + ".md"), "w") as f:
+            f.write(md)
+        print(md)
+        return
     rows = summarise(all_rounds, entries, variants, args)
     result = {"env": env, "rows": rows,
               "models": [{"model": m, "variant": v, **d} for (m, v), d in info.items()],
-              "measurements": all_rounds}
-    with open(os.path.join(args.results, "quant_peers.json"), "w") as f:
+              "fashion_mnist": fashion, "measurements": all_rounds}
+    with open(os.path.join(args.results, args.output_name + ".json"), "w") as f:
         json.dump(result, f, indent=1)
-    md = markdown(rows, info, env, args)
-    with open(os.path.join(args.results, "quant_peers.md"), "w") as f:
+    md = markdown(rows, info, env, args, fashion)
+    with open(os.path.join(args.results, args.output_name + ".md"), "w") as f:
         f.write(md)
     print(md)
-    log("wrote %s and %s" % (os.path.join(args.results, "quant_peers.json"),
-                             os.path.join(args.results, "quant_peers.md")))
+    log("wrote %s and %s" % (os.path.join(args.results, args.output_name + ".json"),
+                             os.path.join(args.results, args.output_name + ".md")))
 
 
 if __name__ == "__main__":
