@@ -35,6 +35,11 @@ Checks before timing:
   difference of the logits and how often the arg-max agrees (per position
   for GPT-2).
 
+* after the timing, the trained Fashion-MNIST ViTs (examples/fashion-mnist) on
+  the 10,000 t10k test images in each format: test accuracy and its change from
+  the stack's f32 model, arg-max agreement, largest logit difference
+  (--no-fashion skips it; --fashion-only adds it to an earlier run's results).
+
 Timing: for each model, every round visits the (variant, threads) pairs in a
 new random order and, for each, the contenders in a new random order; a visit
 is a warm-up and as many runs as fit in about --visit-seconds. A contender's
