@@ -266,9 +266,17 @@ class Prepared:
                 else:
                     continue
                 if isinstance(mod, torch.nn.Embedding):
-                    # GPT-2's tied head: the ONNX graph gathers the embedding from the
-                    # float32 table and multiplies by a quantized copy; one PyTorch
-                    # parameter cannot be both
+                    # GPT-2's tied head: the ONNX graph gathers from the float32 table
+                    # and multiplies by a quantized copy. The gpt model uses lm_head
+                    # when it has one, so the quantized copy becomes an untied head.
+                    if (getattr(model, "lm_head", False) is None and hasattr(model, "transformer")
+                            and mod is model.transformer["wte"] and arr.shape == w.T.shape):
+                        head = torch.nn.Linear(arr.shape[1], arr.shape[0], bias=False).double()
+                        head.weight = torch.nn.Parameter(torch.from_numpy(np.ascontiguousarray(new)),
+                                                         requires_grad=False)
+                        model.lm_head = head
+                        found = True
+                        break
                     return None, "the weight of %s is tied to an embedding" % L["node"]
                 # a new Parameter: a weight tied to an embedding is untied, so the
                 # embedding keeps its float values as in the ONNX graph
