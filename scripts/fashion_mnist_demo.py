@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The bundled default: the four Fashion-MNIST ViTs through attn.
 
-Converts examples/fashion-mnist/<variant>/ with attn-convert, runs each model
+Converts examples/fashion-mnist/<variant>/ with attn-convert (in each weight
+format: f32, f16, q8, q4), runs each model
 over the 10,000 test images with attn-infer, and prints per variant: attention
 parameters per layer, file size, test accuracy and mean latency per image.
 
@@ -22,6 +23,7 @@ sys.path.insert(0, os.path.join(ROOT, "converter", "python"))
 from fashion_mnist_npy import load  # noqa: E402
 
 VARIANTS = ("standard", "optimized", "efficient", "super")
+FORMATS = ("f32", "f16", "q8", "q4")  # attn-convert --weights
 
 
 def run(cmd):
@@ -50,19 +52,26 @@ def main():
         with open(ref_path) as f:
             reference = json.load(f).get("variants", {})
 
-    rows = []
+    rows, formats = [], []
     for variant in VARIANTS:
-        model = os.path.join(args.out, variant + ".attnmodel")
-        summary = run([convert, os.path.join(ROOT, "examples", "fashion-mnist", variant), "-o", model])
-        params = int(re.search(r"attention/layer\s+(\d+)", summary).group(1))
-        logits_path = os.path.join(args.out, variant + "-logits.npy")
-        timing = run([infer, model, "-i", images_path, "-o", logits_path, "-t", str(args.threads)])
-        ms = float(re.search(r"([\d.]+) ms per item", timing).group(1))
-        logits = np.load(logits_path)
-        accuracy = float((logits.argmax(axis=1) == labels).mean())
-        ref = reference.get(variant, {})
-        ref_acc = ref.get("test_accuracy") if isinstance(ref, dict) else ref
-        rows.append((variant, params, os.path.getsize(model), accuracy, ref_acc, ms))
+        predictions = None
+        for fmt in FORMATS:
+            suffix = "" if fmt == "f32" else "-" + fmt
+            model = os.path.join(args.out, variant + suffix + ".attnmodel")
+            summary = run([convert, os.path.join(ROOT, "examples", "fashion-mnist", variant), "-o", model,
+                           "--weights", fmt])
+            logits_path = os.path.join(args.out, variant + suffix + "-logits.npy")
+            timing = run([infer, model, "-i", images_path, "-o", logits_path, "-t", str(args.threads)])
+            ms = float(re.search(r"([\d.]+) ms per item", timing).group(1))
+            predicted = np.load(logits_path).argmax(axis=1)
+            accuracy = float((predicted == labels).mean())
+            if fmt == "f32":
+                predictions = predicted
+                params = int(re.search(r"attention/layer\s+(\d+)", summary).group(1))
+                ref = reference.get(variant, {})
+                ref_acc = ref.get("test_accuracy") if isinstance(ref, dict) else ref
+                rows.append((variant, params, os.path.getsize(model), accuracy, ref_acc, ms))
+            formats.append((variant, fmt, os.path.getsize(model), accuracy, float((predicted == predictions).mean()), ms))
 
     kernel = re.search(r"(\w+) kernels", timing).group(1)
     print("\nFashion-MNIST ViT (28x28, patch 7, d=64, 4 heads, 2 layers), 10,000 test images,"
@@ -74,6 +83,13 @@ def main():
         ref_text = "%.2f%%" % (100 * ref_acc) if isinstance(ref_acc, float) else "-"
         print("| %-9s | %22d | %10.0f%% | %6.1f KiB | %7.2f%% | %16s | %10.1f us |"
               % (variant, params, 100.0 * params / base, size / 1024.0, 100 * acc, ref_text, 1000 * ms))
+    print("\nWeight formats (attn-convert --weights): the dense layers' weights in f16, or in blocks of 32"
+          " with a scale each as 8-bit (q8) or 4-bit (q4) integers\n")
+    print("| variant   | weights | file size | accuracy | same prediction as f32 | latency/image |")
+    print("|-----------|---------|----------:|---------:|-----------------------:|--------------:|")
+    for variant, fmt, size, acc, agree, ms in formats:
+        print("| %-9s | %-7s | %6.1f KiB | %7.2f%% | %21.2f%% | %10.1f us |"
+              % (variant, fmt, size / 1024.0, 100 * acc, 100 * agree, 1000 * ms))
     print("\nModels, logits and the test images are in %s" % args.out)
 
 
