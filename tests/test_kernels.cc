@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "random_data.h"
 #include "kernel_error_bounds.h"
 #include "kernels/kernels.h"
 #include "memory_plan.h"
@@ -22,12 +23,7 @@ namespace bounds = attn::test;
 
 namespace {
 
-std::vector<float> random_vector(size_t n, std::mt19937& rng, float scale = 1.0f) {
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using attn::test::random_vector;
 
 std::vector<const Kernels*> paths() {
   size_t count = 0;

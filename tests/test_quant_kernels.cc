@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "random_data.h"
 #include "error.h"
 #include "kernels/quant/quant_kernels.h"
 #include "quant_error_bounds.h"
@@ -27,12 +28,7 @@ namespace {
 
 constexpr size_t kBlock = attn::kQuantBlock;
 
-std::vector<float> random_vector(size_t n, std::mt19937& rng, float scale = 1.0f) {
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using attn::test::random_vector;
 
 std::vector<const QuantKernels*> variants() {
   size_t count = 0;
