@@ -56,10 +56,12 @@ std::vector<uint8_t> to_safetensors(const convert::TensorMap& tensors) {
   return out;
 }
 
-std::vector<uint8_t> convert_fixture(const std::string& name) {
+std::vector<uint8_t> convert_fixture(const std::string& name, WeightType weights) {
   const std::string dir = fixture_dir(name);
+  convert::BuildOptions options;
+  options.weights = weights;
   return convert::convert(convert::read_file(dir + "/model.safetensors"), dir + "/model.safetensors",
-                          read_text(dir + "/config.json"), dir + "/config.json", {})
+                          read_text(dir + "/config.json"), dir + "/config.json", options)
       .file;
 }
 

@@ -33,7 +33,8 @@ convert::TensorMap fixture_tensors(const std::string& name);
 std::vector<uint8_t> to_safetensors(const convert::TensorMap& tensors);
 
 // Converts a fixture folder (or altered parts of one) to .attnmodel bytes.
-std::vector<uint8_t> convert_fixture(const std::string& name);
+// Converts a fixture folder to .attnmodel bytes, its dense weights in `weights`.
+std::vector<uint8_t> convert_fixture(const std::string& name, WeightType weights = WeightType::F32);
 
 // Runs item `i` of `input` (float32, or int64 ids narrowed to int32) on a
 // session and returns output 0.

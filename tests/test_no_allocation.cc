@@ -74,9 +74,10 @@ int posix_memalign(void** out, size_t alignment, size_t size) {
 
 namespace {
 
-long allocations_during_runs(const char* fixture, uint32_t threads, int runs) {
+long allocations_during_runs(const char* fixture, uint32_t threads, int runs,
+                             attn::WeightType weights = attn::WeightType::F32) {
   const attn::npy::Array input = attn::npy::read(attn::test::fixture_dir(fixture) + "/inputs.npy");
-  attn::test::Loaded m(attn::test::convert_fixture(fixture), threads);
+  attn::test::Loaded m(attn::test::convert_fixture(fixture, weights), threads);
   const size_t items = size_t(input.shape[0]);
   const size_t per_item = input.count() / items;
   std::vector<int64_t> shape(input.shape.begin() + 1, input.shape.end());
@@ -114,6 +115,17 @@ TEST_CASE("set_input, run and get_output allocate nothing") {
       CHECK(allocations_during_runs(fixture, threads, threads == 1 ? 3000 : 300) == 0);
     }
   }
+}
+
+TEST_CASE("runs of f16, q8 and q4 models allocate nothing either") {
+  for (const char* fixture : {"vit-super-cls-postnorm", "gpt-super"})
+    for (attn::WeightType weights : {attn::WeightType::F16, attn::WeightType::Q8, attn::WeightType::Q4})
+      for (uint32_t threads : {1u, 2u}) {
+        CAPTURE(std::string(fixture));
+        CAPTURE(int(weights));
+        CAPTURE(threads);
+        CHECK(allocations_during_runs(fixture, threads, threads == 1 ? 300 : 100, weights) == 0);
+      }
 }
 
 TEST_CASE("the counter sees allocations") {
