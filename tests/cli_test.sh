@@ -251,6 +251,19 @@ expect "--embed-sample reports the samples" contains "$work/out" "samples       
 "$infer" "$work/vit_s.attnmodel" --verify >"$work/out"
 expect "--verify passes on a converted model" test $? -eq 0
 expect "--verify reports the largest error" contains "$work/out" "passed: the largest error is"
+"$infer" "$work/vit_s.attnmodel" --verify --kernel-path scalar --dense xnnpack >"$work/out"
+expect "--verify on the scalar path with XNNPACK's dense layers" test $? -eq 0
+expect "--kernel-path names the path it ran" contains "$work/out" "scalar kernels"
+"$infer" "$work/vit_s.attnmodel" --verify --kernel-path nonesuch 2>"$work/err"
+expect "an unknown --kernel-path exits 1" test $? -eq 1
+expect "an unknown --kernel-path lists the paths there are" contains "$work/err" "there are: scalar"
+"$convert" "$fx/vit-super-mean" -o "$work/vit_q8.attnmodel" --weights q8 --embed-sample "$fx/vit-super-mean/inputs.npy" \
+  --embed-count 2 >"$work/out"
+expect "--weights q8 converts" contains "$work/out" "weights         q8"
+"$infer" "$work/vit_q8.attnmodel" --verify >"$work/out"
+expect "--verify passes on a q8 model" test $? -eq 0
+"$convert" "$fx/vit-super-mean" -o "$work/vit_q9.attnmodel" --weights q9 2>"$work/err"
+expect "an unknown --weights is a usage error" test $? -eq 2
 "$infer" "$work/vit.attnmodel" --verify 2>"$work/err"
 expect "--verify without samples exits 1" test $? -eq 1
 expect "--verify without samples says so" contains "$work/err" "has no embedded samples"

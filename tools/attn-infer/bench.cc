@@ -37,10 +37,7 @@ LoadedModel load(const std::string& path, const BenchOptions& options) {
 }
 
 SessionHandle make_session(const LoadedModel& m, uint32_t threads, bool profile, double* prepare_ms) {
-  attn_session_options o;
-  attn_session_options_init(&o);
-  o.struct_size = sizeof o;
-  o.threads = threads;
+  attn_session_options o = session_options(threads);
   o.profile = profile ? 1 : 0;
   SessionHandle s;
   const auto t0 = Clock::now();
@@ -147,7 +144,7 @@ BenchReport run_bench(const std::string& model_path, const BenchOptions& options
   r.load_ms = m.load_ms;
   r.family = metadata(m.handle.model, "family");
   r.attention = metadata(m.handle.model, "attention");
-  r.kernel_path = attn_kernel_path();
+  r.kernel_path = chosen_kernel_path();
   r.cpu = cpu_model();
   r.build_type = build_type();
   r.input = m.inputs.description;
@@ -215,7 +212,7 @@ CompareReport run_compare(const std::vector<std::string>& paths, const BenchOpti
   CompareReport r;
   const uint32_t threads = options.threads.at(0);
   r.threads = resolve_threads(threads);
-  r.kernel_path = attn_kernel_path();
+  r.kernel_path = chosen_kernel_path();
   r.cpu = cpu_model();
   r.build_type = build_type();
   Progress progress(!options.quiet);

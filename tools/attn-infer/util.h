@@ -34,6 +34,32 @@ class Rng {
   uint64_t state_;
 };
 
+// How attn-infer's sessions run besides their thread count: --kernel-path
+// and --dense, set once from the command line.
+struct SessionChoice {
+  std::string kernel_path;  // empty: the best the CPU has
+  uint32_t dense = ATTN_DENSE_AUTO;
+};
+inline SessionChoice& session_choice() {
+  static SessionChoice choice;
+  return choice;
+}
+// The kernel path the sessions run on.
+inline const char* chosen_kernel_path() {
+  const SessionChoice& c = session_choice();
+  return c.kernel_path.empty() ? attn_kernel_path() : c.kernel_path.c_str();
+}
+// Session options with that choice and `threads`.
+inline attn_session_options session_options(uint32_t threads) {
+  attn_session_options o;
+  attn_session_options_init(&o);
+  o.threads = threads;
+  const SessionChoice& c = session_choice();
+  o.kernel_path = c.kernel_path.empty() ? nullptr : c.kernel_path.c_str();
+  o.dense = c.dense;
+  return o;
+}
+
 using Clock = std::chrono::steady_clock;
 inline double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();

@@ -42,9 +42,7 @@ VerifyReport verify_model(attn_model* model, uint32_t threads) {
   size_t inputs = 0, outputs = 0;
   check(attn_model_input_count(model, &inputs), "inputs");
   check(attn_model_output_count(model, &outputs), "outputs");
-  attn_session_options o;
-  attn_session_options_init(&o);
-  o.threads = threads;
+  const attn_session_options o = session_options(threads);
   SessionHandle s;
   check(attn_session_create(model, &o, &s.session), "preparing the session");
   std::vector<float> got;
