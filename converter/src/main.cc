@@ -118,6 +118,13 @@ int convert_to_file(bool random, const std::string& dir, const std::string& outp
 
 }  // namespace
 
+// The --weights choices: weight_type.h's table.
+std::vector<std::string> weight_format_names() {
+  std::vector<std::string> names;
+  for (const attn::WeightTypeTraits& t : attn::kWeightTypes) names.push_back(t.name);
+  return names;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"Converts a checkpoint folder (model.safetensors + config.json), or a config alone with random\n"
                "weights, to an .attnmodel file."};
@@ -156,7 +163,7 @@ int main(int argc, char** argv) {
                  "the format of the dense layers' weights and the token table: f32 (default), f16, q8 (int8 in blocks "
                  "of 32 with a scale each) or q4 (4-bit, the same blocks); LayerNorm, biases, position embeddings "
                  "and W_A stay f32")
-      ->check(CLI::IsMember({"f32", "f16", "q8", "q4"}))
+      ->check(CLI::IsMember(weight_format_names()))
       ->type_name("FORMAT");
   app.add_flag("--zero-upper-align", options.zero_upper_align,
                "zero W_A above the diagonal in causal Super Attention instead of refusing it");
