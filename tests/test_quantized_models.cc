@@ -48,10 +48,11 @@ std::vector<std::string> kernel_paths() {
 
 // Every embedded sample on a session with kernel path `path`, compared with
 // the spec's tolerance plus the sample's rounding allowance (verify.cc).
-void check_samples(attn_model* model, const char* path, const std::string& what) {
+void check_samples(attn_model* model, const char* path, const std::string& what, uint32_t threads = 1) {
   attn_session_options options;
   attn_session_options_init(&options);
   options.kernel_path = path;
+  options.threads = threads;
   attn_session* session = nullptr;
   REQUIRE_MESSAGE(attn_session_create(model, &options, &session) == ATTN_OK, attn_last_error_message());
   size_t samples = 0;
@@ -92,6 +93,8 @@ TEST_CASE("f16, q8 and q4 models match the float64 reference of their quantized 
         attn_model* model = nullptr;
         REQUIRE_MESSAGE(attn_model_load_memory(file.data(), file.size(), &model) == ATTN_OK, attn_last_error_message());
         for (const std::string& path : kernel_paths()) check_samples(model, path.c_str(), what);
+        // Two threads split each layer's columns among them.
+        check_samples(model, attn_kernel_path(), what + " on 2 threads", 2);
         attn_model_release(model);
       }
     }
