@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "random_data.h"
+#include "reference_math.h"
 #include "kernel_error_bounds.h"
 #include "kernels/kernels.h"
 #include "memory_plan.h"
@@ -246,10 +247,8 @@ TEST_CASE("layer norm") {
 
 namespace {
 
-double gelu_reference(double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }
-double gelu_tanh_reference(double x) {
-  return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-}
+using attn::test::gelu_reference;
+using attn::test::gelu_tanh_reference;
 
 // Both GELU forms over x, each element against its derived bound.
 void check_gelus(const Kernels* k, const std::vector<float>& x, const std::string& where) {
@@ -359,15 +358,7 @@ TEST_CASE("gemm with packed weights, bias, fused activation and residual") {
                 // The accumulator's error, then the epilogue's slope on it
                 // plus the epilogue's own error, then the residual's add.
                 double err = bounds::dot_bound(double(depth), abs_sum);
-                if (epilogue == attn::Epilogue::Gelu) {
-                  err = bounds::kGeluMaxSlope * err + bounds::gelu_bound(acc, gelu_reference(acc));
-                  acc = gelu_reference(acc);
-                }
-                if (epilogue == attn::Epilogue::GeluTanh) {
-                  err = bounds::kGeluMaxSlope * err + bounds::gelu_tanh_bound(acc, gelu_tanh_reference(acc));
-                  acc = gelu_tanh_reference(acc);
-                }
-                if (epilogue == attn::Epilogue::Relu) acc = std::max(acc, 0.0);
+                bounds::apply_epilogue(epilogue, acc, err);
                 if (residual) acc += residual[r * c_stride + j];
                 want.push_back(acc);
                 bound.push_back(err + (residual ? bounds::add_bound(acc) : 0.0));

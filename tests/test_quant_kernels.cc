@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "random_data.h"
+#include "reference_math.h"
 #include "error.h"
 #include "kernels/quant/quant_kernels.h"
 #include "quant_error_bounds.h"
@@ -78,11 +79,6 @@ struct Tally {
   }
 };
 Tally tally;
-
-double gelu_reference(double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }
-double gelu_tanh_reference(double x) {
-  return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-}
 
 }  // namespace
 
@@ -319,15 +315,7 @@ void check_gemm(const QuantKernels& v, WeightType type, size_t m, size_t k, size
       }
       // The epilogue's slope on the accumulator's error plus its own error,
       // then the residual's add (as in test_kernels' f32 GEMM).
-      if (epilogue == attn::Epilogue::Gelu) {
-        err = bounds::kGeluMaxSlope * err + bounds::gelu_bound(acc, gelu_reference(acc));
-        acc = gelu_reference(acc);
-      }
-      if (epilogue == attn::Epilogue::GeluTanh) {
-        err = bounds::kGeluMaxSlope * err + bounds::gelu_tanh_bound(acc, gelu_tanh_reference(acc));
-        acc = gelu_tanh_reference(acc);
-      }
-      if (epilogue == attn::Epilogue::Relu) acc = std::max(acc, 0.0);
+      bounds::apply_epilogue(epilogue, acc, err);
       if (res) {
         acc += res[r * c_stride + j];
         err += bounds::add_bound(acc);
