@@ -18,7 +18,9 @@ Executor::Executor(const ExecutorConfig& config)
   if (threads_ == 1) return;
   // attn's own kernels run on the workers, XNNPACK on its own pool.
   workers_ = config.pool ? config.pool : std::make_shared<WorkerPool>(threads_, config.spin);
-  if (config.xnnpack_pool) {
+  // Layers run on XNNPACK with several threads only on a path without an own
+  // GEMM, or when the options ask for it (dense_layer.cc).
+  if (!kernels_.gemm || config.dense == ATTN_DENSE_XNNPACK) {
     xnnpack_pool_ = pthreadpool_create(threads_);
     if (!xnnpack_pool_)
       fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot create a thread pool of " + std::to_string(threads_) + " threads");

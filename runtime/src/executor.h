@@ -21,7 +21,7 @@ struct ExecutorConfig {
   uint32_t threads = 1;              // 0 = one per core
   std::shared_ptr<WorkerPool> pool;  // the app's pool, shared; null: the executor's own
   bool spin = true;                  // the own pool's workers spin before sleeping
-  bool xnnpack_pool = false;         // some layer may run on XNNPACK: it needs its own pool
+  attn_dense_backend dense = ATTN_DENSE_AUTO;  // whether XNNPACK may need a pool of its own
   bool profile = false;
 };
 

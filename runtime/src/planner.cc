@@ -62,10 +62,8 @@ SessionMemory::SessionMemory(const Model& m, const std::vector<std::unique_ptr<O
     requests[size_t(m.ops[k].outputs[0])].bytes = 0;
   }
   std::vector<OpNeeds> needs(m.ops.size());
-  std::vector<size_t> cache_needs(m.ops.size());
   for (size_t k = 0; k < m.ops.size(); ++k) {
     needs[k] = ops[k]->needs(m, kernels);
-    cache_needs[k] = needs[k].cache;
     for (size_t floats : needs[k].scratch)
       if (floats) requests.push_back({floats * 4, int(k), int(k)});
   }
@@ -99,21 +97,21 @@ SessionMemory::SessionMemory(const Model& m, const std::vector<std::unique_ptr<O
       if (needs[k].scratch[j]) b.scratch[j] = at(next++);
     for (int v : m.outputs) b.model_output |= op.outputs[0] == v;
   }
-  bind_cache(m, cache_needs);
+  bind_cache(needs);
 }
 
 // One block for every causal layer's cache, kept across runs.
-void SessionMemory::bind_cache(const Model& m, const std::vector<size_t>& cache_needs) {
-  for (size_t floats : cache_needs) cache_floats_ += floats;
+void SessionMemory::bind_cache(const std::vector<OpNeeds>& needs) {
+  for (const OpNeeds& n : needs) cache_floats_ += n.cache;
   if (!cache_floats_) return;
   cache_.reset(static_cast<float*>(std::aligned_alloc(64, (cache_floats_ * 4 + 63) / 64 * 64)));
   if (!cache_)
     fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate the decode cache of " + std::to_string(cache_floats_ * 4) + " bytes");
   float* next = cache_.get();
-  for (size_t k = 0; k < m.ops.size(); ++k) {
-    if (!cache_needs[k]) continue;
+  for (size_t k = 0; k < needs.size(); ++k) {
+    if (!needs[k].cache) continue;
     buffers_[k].cache = next;
-    next += cache_needs[k];
+    next += needs[k].cache;
   }
 }
 

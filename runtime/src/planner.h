@@ -27,7 +27,7 @@ class SessionMemory {
   size_t arena_bytes() const { return arena_bytes_; }
 
  private:
-  void bind_cache(const Model& m, const std::vector<size_t>& cache_needs);
+  void bind_cache(const std::vector<OpNeeds>& needs);
 
   struct Free {
     void operator()(void* p) const { std::free(p); }

@@ -20,8 +20,7 @@ Session::Session(std::shared_ptr<const Model> model, const SessionConfig& config
   exec.pool = config.pool;
   exec.spin = config.spin;
   exec.profile = config.profile;
-  const Kernels& k = config.kernels ? *config.kernels : kernels();
-  exec.xnnpack_pool = !k.gemm || config.dense == ATTN_DENSE_XNNPACK;
+  exec.dense = config.dense;
   executor_ = std::make_unique<Executor>(exec);
   for (const OpInfo& op : m.ops) ops_.push_back(make_operator(op));
   memory_ = std::make_unique<SessionMemory>(m, ops_, executor_->kernels());
