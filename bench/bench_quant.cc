@@ -78,8 +78,8 @@ struct Layer {
     copy_bytes = (copy_bytes + 63) / 64 * 64;
     if (stream) copies = (96u << 20) / copy_bytes + 1;
     weights = std::make_unique<Aligned>(copy_bytes * copies);
-    std::vector<uint8_t> data(attn::weight_data_bytes(t, s.out, s.in));
-    std::vector<float> scales(attn::weight_scale_count(t, s.out, s.in));
+    std::vector<uint8_t> data(attn::traits_of(t).data_bytes(s.out, s.in));
+    std::vector<float> scales(attn::traits_of(t).scale_count(s.out, s.in));
     if (t != WeightType::F32) attn::quantize_weights(t, w.data(), s.out, s.in, data.data(), scales.data());
     for (size_t i = 0; i < copies; ++i) {
       char* dst = weights->as<char>() + i * copy_bytes;

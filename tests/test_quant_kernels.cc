@@ -57,8 +57,8 @@ struct Quantized {
 
 Quantized quantize(WeightType type, const std::vector<float>& w, size_t n, size_t k) {
   Quantized q{type, n, k, attn::quant_blocks(k), {}, {}};
-  q.data.resize(attn::weight_data_bytes(type, n, k));
-  q.scales.resize(attn::weight_scale_count(type, n, k));
+  q.data.resize(attn::traits_of(type).data_bytes(n, k));
+  q.scales.resize(attn::traits_of(type).scale_count(n, k));
   attn::quantize_weights(type, w.data(), n, k, q.data.data(), q.scales.data());
   return q;
 }
@@ -103,12 +103,12 @@ TEST_CASE("quant kernel paths on this host") {
 
 TEST_CASE("weight type table and sizes") {
   CHECK(std::string(attn::traits_of(WeightType::Q4).name) == "q4");
-  CHECK(attn::weight_data_bytes(WeightType::F32, 3, 5) == 60);
-  CHECK(attn::weight_data_bytes(WeightType::F16, 3, 5) == 30);
-  CHECK(attn::weight_data_bytes(WeightType::Q8, 3, 33) == 3 * 64);
-  CHECK(attn::weight_data_bytes(WeightType::Q4, 3, 33) == 3 * 32);
-  CHECK(attn::weight_scale_count(WeightType::Q8, 3, 33) == 6);
-  CHECK(attn::weight_scale_count(WeightType::F16, 3, 33) == 0);
+  CHECK(attn::traits_of(WeightType::F32).data_bytes(3, 5) == 60);
+  CHECK(attn::traits_of(WeightType::F16).data_bytes(3, 5) == 30);
+  CHECK(attn::traits_of(WeightType::Q8).data_bytes(3, 33) == 3 * 64);
+  CHECK(attn::traits_of(WeightType::Q4).data_bytes(3, 33) == 3 * 32);
+  CHECK(attn::traits_of(WeightType::Q8).scale_count(3, 33) == 6);
+  CHECK(attn::traits_of(WeightType::F16).scale_count(3, 33) == 0);
 }
 
 TEST_CASE("f16 conversion: exact back, nearest even there") {

@@ -55,8 +55,8 @@ void encode_weights(Graph& graph, WeightType format) {
       GraphTensor& t = graph.tensors[size_t(i)];
       const size_t n = size_t(t.shape[0]), k = size_t(t.shape[1]);
       t.format = format;
-      t.encoded.resize(weight_data_bytes(format, n, k));
-      t.scales.resize(weight_scale_count(format, n, k));
+      t.encoded.resize(traits_of(format).data_bytes(n, k));
+      t.scales.resize(traits_of(format).scale_count(n, k));
       try {
         quantize_weights(format, t.data.data(), n, k, t.encoded.data(), t.scales.empty() ? nullptr : t.scales.data());
       } catch (const Error& e) {

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace attn {
 
@@ -41,11 +42,8 @@ constexpr const WeightTypeTraits& traits_of(WeightType type) { return kWeightTyp
 
 // The type called `name` ("f32", "f16", "q8", "q4"), or null.
 inline const WeightTypeTraits* weight_type_named(const char* name) {
-  for (const WeightTypeTraits& t : kWeightTypes) {
-    const char *a = t.name, *b = name;
-    while (*a && *a == *b) ++a, ++b;
-    if (!*a && !*b) return &t;
-  }
+  for (const WeightTypeTraits& t : kWeightTypes)
+    if (std::strcmp(t.name, name) == 0) return &t;
   return nullptr;
 }
 

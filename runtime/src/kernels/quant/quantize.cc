@@ -48,11 +48,6 @@ float quantize_block_q4(const float* x, size_t count, uint8_t* packed) {
 
 }  // namespace
 
-
-size_t weight_data_bytes(WeightType type, size_t n, size_t k) { return traits_of(type).data_bytes(n, k); }
-
-size_t weight_scale_count(WeightType type, size_t n, size_t k) { return traits_of(type).scale_count(n, k); }
-
 float quantize_block_q8(const float* x, size_t count, int8_t* q) {
   // A comparison, not std::fmax: the loop then vectorizes and calls nothing
   // (x is finite, so the two agree).

@@ -25,12 +25,8 @@ namespace attn {
 constexpr size_t kQuantBlock = 32;
 inline size_t quant_blocks(size_t k) { return (k + kQuantBlock - 1) / kQuantBlock; }
 
-// The bytes of W's data and the count of its scales in the file layout.
-size_t weight_data_bytes(WeightType type, size_t n, size_t k);
-size_t weight_scale_count(WeightType type, size_t n, size_t k);
-
-// W [n, k] float32 → data (weight_data_bytes) and scales (weight_scale_count
-// floats; null for F32 and F16). Q8: scale = max|w| / 127 over the block, q =
+// W [n, k] float32 → data (traits_of(type).data_bytes(n, k) bytes) and
+// scales (traits_of(type).scale_count(n, k) floats; null for F32 and F16). Q8: scale = max|w| / 127 over the block, q =
 // w · (1/scale) rounded to nearest, ties away from zero (0 for a block of
 // zeros, with scale 0). Q4: scale = m / -8 where m is the block's element of
 // largest magnitude (the first such), so m maps to -8; q = w · (1/scale)
