@@ -32,7 +32,7 @@ struct Options {
   bool tokenize_only = false, quiet = false;
   unsigned threads = 1;
   std::string kernel_path;     // empty: the best the CPU has
-  std::string dense = "auto";  // auto, gemm or xnnpack
+  uint32_t dense = ATTN_DENSE_AUTO;
 };
 
 std::vector<int32_t> parse_ids(const std::string& text) {
@@ -112,7 +112,7 @@ int run(const Options& o) {
   attn_session_options_init(&options);
   options.threads = o.threads;
   options.kernel_path = o.kernel_path.empty() ? nullptr : o.kernel_path.c_str();
-  options.dense = o.dense == "gemm" ? ATTN_DENSE_GEMM : o.dense == "xnnpack" ? ATTN_DENSE_XNNPACK : ATTN_DENSE_AUTO;
+  options.dense = o.dense;
   Handle<attn_session, attn_session_release> session;
   check(attn_session_create(model.p, &options, &session.p), "preparing the session");
 
@@ -193,11 +193,7 @@ int main(int argc, char** argv) {
       });
   app.add_flag("--tokenize-only", o.tokenize_only, "print the prompt's ids, comma-separated, and exit");
   app.add_option("-t,--threads", o.threads, "worker threads (default 1; 0 = one per core)")->check(CLI::Range(0u, 1024u));
-  app.add_option("--kernel-path", o.kernel_path, "run on this kernel path (default the best this CPU has)")
-      ->type_name("NAME");
-  app.add_option("--dense", o.dense, "dense layers on: auto, gemm or xnnpack")
-      ->check(CLI::IsMember({"auto", "gemm", "xnnpack"}))
-      ->type_name("BACKEND");
+  attn::cli::add_session_options(app, o.kernel_path, o.dense);
   app.add_flag("-q,--quiet", o.quiet, "no timing line on stderr");
   try {
     app.parse(argc, argv);

@@ -179,14 +179,7 @@ int run(int argc, char** argv) {
                "gpt: compute each position's logits by decoding the items one token at a time through the cache");
   app.add_option("-t,--threads", threads_text, "worker threads, e.g. 1 or 1,2,4 (a list for --bench only; 0 = one per core)")
       ->type_name("LIST");
-  std::string dense = "auto";
-  app.add_option("--kernel-path", session_choice().kernel_path,
-                 "run on this kernel path (one of attn_kernel_paths(), see --version; default the best this CPU has)")
-      ->type_name("NAME");
-  app.add_option("--dense", dense,
-                 "dense layers on: auto (the path's own GEMM where it measured faster), gemm or xnnpack")
-      ->check(CLI::IsMember({"auto", "gemm", "xnnpack"}))
-      ->type_name("BACKEND");
+  cli::add_session_options(app, session_choice().kernel_path, session_choice().dense);
   app.add_flag("-q,--quiet", bench.quiet, "no progress on stderr; print nothing when a run or --verify succeeds");
   auto* group = app.add_option_group("benchmarking (--bench, --compare)");
   group->add_flag("--bench", want_bench,
@@ -219,7 +212,6 @@ int run(int argc, char** argv) {
                "contract; exit 0 if they pass");
 
   return cli::run(app, argc, argv, [&]() -> int {
-    session_choice().dense = dense == "gemm" ? ATTN_DENSE_GEMM : dense == "xnnpack" ? ATTN_DENSE_XNNPACK : ATTN_DENSE_AUTO;
     bench.threads = cli::parse_uint_list("--threads", threads_text, 1024);
     auto given = [&](const char* flag) { return app.count(flag) > 0; };
     const char* bench_flags[] = {"--iters", "--min-time", "--warmup", "--seed", "--tokens", "--decode",

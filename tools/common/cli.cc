@@ -6,12 +6,29 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <map>
 #include <new>
 
 #include "attn_build_info.h"
 #include "escape.h"
 
 namespace attn::cli {
+
+void add_session_options(CLI::App& app, std::string& kernel_path, uint32_t& dense) {
+  app.add_option("--kernel-path", kernel_path,
+                 "run on this kernel path (one of those --version lists; default the best this CPU has)")
+      ->type_name("NAME");
+  app.add_option_function<std::string>(
+         "--dense",
+         [&dense](const std::string& name) {
+           const std::map<std::string, uint32_t> backends{
+               {"auto", ATTN_DENSE_AUTO}, {"gemm", ATTN_DENSE_GEMM}, {"xnnpack", ATTN_DENSE_XNNPACK}};
+           dense = backends.at(name);  // checked below: one of the three
+         },
+         "dense layers on: auto (the path's own GEMM where it measured faster), gemm or xnnpack")
+      ->check(CLI::IsMember({"auto", "gemm", "xnnpack"}))
+      ->type_name("BACKEND");
+}
 
 const char* commit() { return ATTN_COMMIT; }
 
