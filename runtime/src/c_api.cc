@@ -192,22 +192,28 @@ attn_status attn_model_sample_count(const attn_model* model, size_t* out_count) 
   });
 }
 
+// Input or output `index` of embedded sample `sample`, checked.
+static const attn::SampleTensor& sample_entry(const attn_model* model, size_t sample, size_t index, bool input) {
+  require(model, "model");
+  const auto& samples = model->model->samples;
+  if (sample >= samples.size())
+    attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "sample " + std::to_string(sample) + " is out of range (the model has " +
+                                                std::to_string(samples.size()) + ")");
+  const auto& list = input ? samples[sample].inputs : samples[sample].outputs;
+  if (index >= list.size())
+    attn::fail(ATTN_ERROR_INVALID_ARGUMENT, std::string(input ? "input" : "output") + " index " + std::to_string(index) +
+                                                " is out of range");
+  return list[index];
+}
+
 static attn_status sample_tensor(const attn_model* model, size_t sample, size_t index, attn_tensor_info* out_info,
                                  const void** out_data, bool input) {
   return guarded([&] {
-    require(model, "model");
     require(out_info, "out_info");
     require(out_data, "out_data");
-    const auto& samples = model->model->samples;
-    if (sample >= samples.size())
-      attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "sample " + std::to_string(sample) + " is out of range (the model has " +
-                                                  std::to_string(samples.size()) + ")");
-    const auto& list = input ? samples[sample].inputs : samples[sample].outputs;
-    if (index >= list.size())
-      attn::fail(ATTN_ERROR_INVALID_ARGUMENT, std::string(input ? "input" : "output") + " index " + std::to_string(index) +
-                                                  " is out of range");
-    *out_info = list[index].info;
-    *out_data = list[index].data;
+    const attn::SampleTensor& t = sample_entry(model, sample, index, input);
+    *out_info = t.info;
+    *out_data = t.data;
   });
 }
 
@@ -223,17 +229,8 @@ attn_status attn_model_sample_output(const attn_model* model, size_t sample, siz
 
 attn_status attn_model_sample_allowance(const attn_model* model, size_t sample, size_t index, float* out_allowance) {
   return guarded([&] {
-    require(model, "model");
     require(out_allowance, "out_allowance");
-    const auto& samples = model->model->samples;
-    if (sample >= samples.size())
-      attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "sample " + std::to_string(sample) + " is out of range (the model has " +
-                                                  std::to_string(samples.size()) + ")");
-    const auto& outputs = samples[sample].outputs;
-    if (index >= outputs.size())
-      attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "output index " + std::to_string(index) + " is out of range (the model has " +
-                                                  std::to_string(outputs.size()) + ")");
-    *out_allowance = outputs[index].rounding_allowance;
+    *out_allowance = sample_entry(model, sample, index, false).rounding_allowance;
   });
 }
 
