@@ -73,13 +73,25 @@ Epilogue epilogue_of(Activation activation) {
   return Epilogue::None;
 }
 
+namespace {
+
+// Runs task(context, item) over the `panels` column panels of an [m, k] ·
+// [k, n] product, on the workers when it is worth it, in small items so that
+// a late worker leaves little for the others to wait on. *panels_per_item is
+// set before the first item runs.
+void for_each_panel_group(Executor& exec, size_t m, size_t k, size_t n, size_t panels, size_t* panels_per_item,
+                          WorkerPool::Task task, void* context) {
+  const bool split = exec.parallel(2.0 * double(m) * double(k) * double(n));
+  *panels_per_item = split ? std::max<size_t>(1, panels / (4 * exec.threads())) : panels;
+  exec.for_each(split, task, context, (panels + *panels_per_item - 1) / *panels_per_item);
+}
+
+}  // namespace
+
 void run_gemm(Executor& exec, const GemmCall& call) {
   const Kernels& k = exec.kernels();
   GemmTask task{&k, call, 0, (call.n + k.gemm_panel - 1) / k.gemm_panel};
-  const bool split = exec.parallel(2.0 * double(call.m) * double(call.k) * double(call.n));
-  // Small items, so that a late worker leaves little for the others to wait on.
-  task.panels_per_item = split ? std::max<size_t>(1, task.panels / (4 * exec.threads())) : task.panels;
-  exec.for_each(split, &GemmTask::run, &task, (task.panels + task.panels_per_item - 1) / task.panels_per_item);
+  for_each_panel_group(exec, call.m, call.k, call.n, task.panels, &task.panels_per_item, &GemmTask::run, &task);
 }
 
 DenseLayer::~DenseLayer() {
@@ -158,10 +170,11 @@ struct QuantGemmTask {
   Epilogue epilogue;
   const float* residual;
   float* c;
-  size_t n, columns_per_item;
+  size_t n, panels_per_item;
   static void run(void* context, size_t item) {
     auto* t = static_cast<QuantGemmTask*>(context);
-    const size_t begin = item * t->columns_per_item, end = std::min(t->n, begin + t->columns_per_item);
+    const size_t begin = item * t->panels_per_item * kQuantPanel;
+    const size_t end = std::min(t->n, begin + t->panels_per_item * kQuantPanel);
     switch (t->type) {
       case WeightType::F16:
         return t->q->gemm_f16(t->a, t->k, t->m, t->k, t->packed, t->bias, t->epilogue, t->residual, t->c, t->n, t->n,
@@ -197,11 +210,8 @@ void DenseLayer::run_quantized(Executor& exec, size_t rows, const float* in, flo
   exec.timed(ATTN_OP_CLASS_DENSE, [&] {
     if (type_ != WeightType::F16) quant_->quantize_rows(in, in_features_, rows, in_features_, exec.scratch());
     const size_t panels = (out_features_ + kQuantPanel - 1) / kQuantPanel;
-    const bool split = exec.parallel(2.0 * double(rows) * double(in_features_) * double(out_features_));
-    // Small items, so that a late worker leaves little for the others to wait on.
-    const size_t panels_per_item = split ? std::max<size_t>(1, panels / (4 * exec.threads())) : panels;
-    task.columns_per_item = panels_per_item * kQuantPanel;
-    exec.for_each(split, &QuantGemmTask::run, &task, (panels + panels_per_item - 1) / panels_per_item);
+    for_each_panel_group(exec, rows, in_features_, out_features_, panels, &task.panels_per_item, &QuantGemmTask::run,
+                         &task);
   });
 }
 
