@@ -23,11 +23,12 @@ void TokenEmbedOp::run(const Model& m, Executor& exec, const RunState& state, co
     for (size_t t = 0; t < state.n; ++t) {
       const size_t row = size_t(ids[t]);
       float* x = b.out + t * d;
-      const float* from = table.floats() + row * d;
-      if (table.type != WeightType::F32) {
+      const float* from = x;
+      if (table.type == WeightType::F32) {
+        from = table.floats() + row * d;
+      } else {
         const auto* data = static_cast<const uint8_t*>(table.data) + row * type.data_bytes(1, d);
         dequantize_weights(table.type, data, table.scales ? table.scales + row * type.scale_count(1, d) : nullptr, 1, d, x);
-        from = x;
       }
       exec.kernels().add(from, pos + (state.offset + t) * d, x, d);
     }
