@@ -2,6 +2,7 @@
 
 import json
 import os
+import subprocess
 import sys
 import zlib
 
@@ -105,3 +106,64 @@ def in_process_table(rows):
             x["model"], x["variant"], x["threads"], x["rounds"], x["speedup"], x["speedup_low"], x["speedup_high"],
             x["predicted_exact"], "–" if share is None else "%.0f%%" % (100 * share)))
     return out
+
+
+def read_json(path):
+    """The JSON at path, or None when it is missing or not JSON."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+class OrtRunner:
+    """A client of bench/ort_runner.js (npm onnxruntime-node), one JSON line per call."""
+
+    def __init__(self):
+        if not os.path.isdir(os.path.join(BENCH, "node_modules", "onnxruntime-node")):
+            # First use: the version pinned by bench/package-lock.json; its CPU
+            # library ships inside the package, so no install scripts are run.
+            print("installing onnxruntime-node into bench/node_modules (npm ci --ignore-scripts)", file=sys.stderr)
+            try:
+                subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=BENCH,
+                               check=True, stdout=sys.stderr)
+            except (OSError, subprocess.CalledProcessError) as e:
+                raise SystemExit("could not install onnxruntime-node (%s); run\n"
+                                 "  (cd bench && npm install --ignore-scripts)" % e)
+        self.proc = subprocess.Popen(["node", os.path.join(BENCH, "ort_runner.js")], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.version = None
+
+    def call(self, **msg):
+        self.proc.stdin.write(json.dumps(msg) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("ort_runner.js exited")
+        reply = json.loads(line)
+        if not reply.get("ok"):
+            raise RuntimeError("onnxruntime: %s" % reply.get("error"))
+        return reply
+
+    def run(self, onnx_path, x, scratch, threads=1):
+        """One run of onnx_path on x (float32 or int token ids); returns output 0."""
+        xin = os.path.join(scratch, "in.npy")
+        out = os.path.join(scratch, "out.npy")
+        np.save(xin, x)
+        dtype = "float32" if x.dtype == np.float32 else "int64"
+        r = self.call(cmd="load", key="run", path=onnx_path, threads=threads, dtype=dtype)
+        self.version = r["version"]
+        try:
+            self.call(cmd="input", key="run", npy=xin)
+            self.call(cmd="run", key="run", out=out)
+        finally:
+            self.call(cmd="release", key="run")
+        return np.load(out)
+
+    def close(self):
+        try:
+            self.call(cmd="quit")
+        except (RuntimeError, BrokenPipeError, ValueError):
+            pass
+        self.proc.wait(timeout=10)

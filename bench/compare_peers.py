@@ -127,42 +127,6 @@ def openblas_threads():
 
 # --- ONNX Runtime (Node) ----------------------------------------------------
 
-class OrtRunner:
-    def __init__(self):
-        script = os.path.join(bl.BENCH, "ort_runner.js")
-        if not os.path.isdir(os.path.join(bl.BENCH, "node_modules", "onnxruntime-node")):
-            # First use: the version pinned by bench/package-lock.json; its CPU
-            # library ships inside the package, so no install scripts are run.
-            log("installing onnxruntime-node into bench/node_modules (npm ci --ignore-scripts)")
-            try:
-                subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=bl.BENCH,
-                               check=True, stdout=sys.stderr)
-            except (OSError, subprocess.CalledProcessError) as e:
-                raise SystemExit("compare_peers: could not install onnxruntime-node (%s); run\n"
-                                 "  (cd bench && npm install --ignore-scripts)" % e)
-        self.proc = subprocess.Popen(["node", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, bufsize=1)
-        self.version = None
-
-    def call(self, **msg):
-        self.proc.stdin.write(json.dumps(msg) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("ort_runner.js exited")
-        reply = json.loads(line)
-        if not reply.get("ok"):
-            raise RuntimeError("onnxruntime: %s" % reply.get("error"))
-        return reply
-
-    def close(self):
-        try:
-            self.call(cmd="quit")
-        except (RuntimeError, BrokenPipeError, ValueError):
-            pass
-        self.proc.wait(timeout=10)
-
-
 # --- models -----------------------------------------------------------------
 
 def export_onnx(model, x, path, stamp):
@@ -508,7 +472,7 @@ def main():
         "iters": args.iters, "rounds": args.rounds, "warmup": args.warmup, "visit_seconds": args.visit_seconds,
         "threads": args.threads, "loadavg_start": "%.2f %.2f %.2f" % os.getloadavg(),
     }
-    ort = OrtRunner() if "onnxruntime" in args.stacks else None
+    ort = bl.OrtRunner() if "onnxruntime" in args.stacks else None
     os.makedirs(args.results, exist_ok=True)
     scratch = os.path.join(args.results, "scratch")
     os.makedirs(scratch, exist_ok=True)

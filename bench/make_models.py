@@ -55,13 +55,6 @@ def file_sha256(path):
     return h.hexdigest()
 
 
-def read_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
 
 def generate(entry, variant, out, build, base_seed, force, quiet, converter_sha):
     """Export the checkpoint unless it is up to date (same config and seed), then
@@ -77,7 +70,7 @@ def generate(entry, variant, out, build, base_seed, force, quiet, converter_sha)
     stamp = stamp_of(config, seed)
     t0 = time.time()
     did = []
-    if force or read_json(stamp_file) != stamp or not os.path.exists(os.path.join(ckpt, "model.safetensors")):
+    if force or bl.read_json(stamp_file) != stamp or not os.path.exists(os.path.join(ckpt, "model.safetensors")):
         torch.manual_seed(seed)
         model = build_model(config)
         model.eval()
@@ -90,7 +83,7 @@ def generate(entry, variant, out, build, base_seed, force, quiet, converter_sha)
             json.dump(stamp, f, indent=2)
         did.append("exported")
     convert_stamp = {"checkpoint": stamp, "converter_sha256": converter_sha}
-    if did or not os.path.exists(model_file) or read_json(convert_stamp_file) != convert_stamp:
+    if did or not os.path.exists(model_file) or bl.read_json(convert_stamp_file) != convert_stamp:
         tmp = model_file + ".tmp"
         subprocess.run([bl.tool(build, "attn-convert"), ckpt, "-o", tmp, "-q"], check=True)
         os.replace(tmp, model_file)

@@ -49,14 +49,14 @@ leave them.
 """
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 import onnx
+
+import benchlib as bl  # bench/: the ONNX Runtime client
 from onnx import TensorProto, helper, numpy_helper
 
 MS_DOMAIN = "com.microsoft"
@@ -326,56 +326,6 @@ def layer_bound(a, w_deq, bias, how, block_size=32):
     return delta @ aw + gamma(K + 4) * ((np.abs(a) + delta) @ aw + b)
 
 
-# --- ONNX Runtime through bench/ort_runner.js -------------------------------------
-
-BENCH = os.path.dirname(os.path.abspath(__file__))
-
-
-class Ort:
-    """A minimal client of bench/ort_runner.js (onnxruntime-node)."""
-
-    def __init__(self):
-        if not os.path.isdir(os.path.join(BENCH, "node_modules", "onnxruntime-node")):
-            subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=BENCH, check=True,
-                           stdout=sys.stderr)
-        self.proc = subprocess.Popen(["node", os.path.join(BENCH, "ort_runner.js")], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, bufsize=1)
-        self.version = None
-
-    def call(self, **msg):
-        self.proc.stdin.write(json.dumps(msg) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("ort_runner.js exited")
-        reply = json.loads(line)
-        if not reply.get("ok"):
-            raise RuntimeError("onnxruntime: %s" % reply.get("error"))
-        return reply
-
-    def run(self, onnx_path, x, scratch, threads=1):
-        """One run of onnx_path on x (float32 or int token ids); returns output 0."""
-        xin = os.path.join(scratch, "in.npy")
-        out = os.path.join(scratch, "out.npy")
-        np.save(xin, x)
-        dtype = "float32" if x.dtype == np.float32 else "int64"
-        r = self.call(cmd="load", key="run", path=onnx_path, threads=threads, dtype=dtype)
-        self.version = r["version"]
-        try:
-            self.call(cmd="input", key="run", npy=xin)
-            self.call(cmd="run", key="run", out=out)
-        finally:
-            self.call(cmd="release", key="run")
-        return np.load(out)
-
-    def close(self):
-        try:
-            self.call(cmd="quit")
-        except (RuntimeError, BrokenPipeError, ValueError):
-            pass
-        self.proc.wait(timeout=10)
-
-
 # --- layer checks -------------------------------------------------------------------
 
 def _graph(nodes, inits, a_shape, y_shape, opset=17):
@@ -423,7 +373,7 @@ def self_test(ort=None, verbose=True):
     dequantized weights, within layer_bound. Returns a list of result dicts;
     every one has ok False or True."""
     own = ort is None
-    ort = ort or Ort()
+    ort = ort or bl.OrtRunner()
     rng = np.random.default_rng(7)
     results = []
     try:

@@ -67,7 +67,6 @@ import flops as fl
 import onnx_quant as oq
 
 import numpy as np
-import onnx
 import torch
 from attn_torch import load_model
 
@@ -131,13 +130,6 @@ def sha_stamp(path):
     return {"path": os.path.basename(path), "size": os.path.getsize(path), "mtime": os.path.getmtime(path)}
 
 
-def read_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
 
 class Prepared:
     """One model variant: its ONNX files, .attnmodel files and checks."""
@@ -174,7 +166,7 @@ class Prepared:
             path = self.onnx["ort-f32"][:-len(".onnx")] + "." + kind[len("ort-"):] + ".onnx"
             qstamp = {"f32": sha_stamp(self.onnx["ort-f32"]), "mode": mode, "bits": bits, "block_size": 32,
                       "accuracy_level": args.accuracy_level, "version": QUANT_VERSION}
-            if read_json(path + ".json") != qstamp or not os.path.exists(path):
+            if bl.read_json(path + ".json") != qstamp or not os.path.exists(path):
                 layers = oq.quantize_file(self.onnx["ort-f32"], path, mode, bits, 32, args.accuracy_level)
                 with open(path + ".json", "w") as f:
                     json.dump(qstamp, f)
@@ -189,7 +181,7 @@ class Prepared:
             path = bl.attnmodel_path(args.models_dir, name, variant)[:-len(".attnmodel")] + "." + fmt + ".attnmodel"
             cstamp = {"checkpoint": sha_stamp(os.path.join(self.ckpt, "model.safetensors")),
                       "convert": sha_stamp(convert), "weights": fmt}
-            if read_json(path + ".json") != cstamp or not os.path.exists(path):
+            if bl.read_json(path + ".json") != cstamp or not os.path.exists(path):
                 subprocess.run([convert, self.ckpt, "-o", path + ".tmp", "--weights", fmt, "-q"], check=True)
                 os.replace(path + ".tmp", path)
                 with open(path + ".json", "w") as f:
@@ -677,7 +669,7 @@ def main():
     os.makedirs(args.results, exist_ok=True)
     scratch = os.path.join(args.results, "scratch")
     os.makedirs(scratch, exist_ok=True)
-    ort = oq.Ort()
+    ort = bl.OrtRunner()
     rng = random.Random(args.seed)
     all_rounds, info = [], {}
     try:
@@ -707,7 +699,7 @@ def main():
     if args.fashion_only:
         # add the figures to an earlier run's results and rewrite its tables
         path = os.path.join(args.results, args.output_name + ".json")
-        result = read_json(path)
+        result = bl.read_json(path)
         if result is None:
             raise SystemExit("quant_peers: --fashion-only needs an earlier run's %s" % path)
         result["fashion_mnist"] = fashion
