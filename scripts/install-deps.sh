@@ -11,6 +11,7 @@ packages=(
   doctest-dev libbenchmark-dev      # tests and benchmarks
   libcli11-dev                      # the tools' command lines
   pybind11-dev python3-dev          # the Python module
+  python3-pip python3-setuptools python3-wheel       # its pip wheels (tests/install/test_pip.sh)
   pkg-config                        # the install test's pkg-config consumer
   python3-torch python3-numpy libopenblas0            # training, fixtures, references
   python3-matplotlib                # bench/plot.py
