@@ -55,7 +55,7 @@ bool use_own_gemm(const Kernels& k, size_t in_features, size_t out_features, siz
 // (one row, both stream W). Packing costs start-up time (about 1.3 ms per MiB
 // on a quiet core, several times that under load) and a second copy of the
 // weights in memory. At 256 MiB every model of the paper's shapes (the
-// ImageNet ViT's 8 layers: 226 MiB) stays packed, and GPT-2 124M (475 MiB)
+// ImageNet ViT's 8 layers: 220 MiB) stays packed, and GPT-2 124M (475 MiB)
 // is used in place: its sessions start in milliseconds and add no copy.
 constexpr size_t kPackedF32WeightsLimit = size_t(256) << 20;
 
