@@ -48,15 +48,17 @@ bool use_own_gemm(const Kernels& k, size_t in_features, size_t out_features, siz
 
 // An f32 model whose weights total more than this reads them in place on the
 // own GEMM; a smaller one has them packed. Measured on one Zen 5 core (avx512,
-// bench_kernels dense/gemm vs dense/gemm_nt, 2026-12-02): the in-place GEMM
-// takes 1.1-1.4 times the packed one's time on the prefill and encoder shapes
-// (GPT-2's 128 rows, the paper's ViT and text layers; 2 times on the 32-wide
-// text layers, where its horizontal sums weigh most) and the same on decoding
-// (one row, both stream W). Packing costs start-up time (about 1.3 ms per MiB
-// on a quiet core, several times that under load) and a second copy of the
-// weights in memory. At 256 MiB every model of the paper's shapes (the
-// ImageNet ViT's 8 layers: 220 MiB) stays packed, and GPT-2 124M (475 MiB)
-// is used in place: its sessions start in milliseconds and add no copy.
+// bench_kernels dense/gemm vs dense/gemm_nt, medians of 3 interleaved,
+// 2026-12-02, on a shared machine): the in-place GEMM took 1.2-1.75 times the
+// packed one's time on GPT-2's 128-row layers and 1.25-1.7 on the ViT layers
+// (whole models: GPT-2's 128-token prefill 1.3 times, the ImageNet ViT 1.56),
+// up to 3.2 on the 32-wide text layers, where its horizontal sums weigh most;
+// and about the same on one row (decoding: 0.7-1.2, both stream W). Packing
+// costs start-up time (GPT-2 124M: 2.6-3.0 s elapsed there against 0.5 ms in
+// place) and a second copy of the weights in memory. At 256 MiB every model
+// of the paper's shapes (the ImageNet ViT: 220 MiB) stays packed, and GPT-2
+// 124M (475 MiB) is used in place: its sessions start in milliseconds and add
+// no copy (bench/RESULTS.md, "f32 weights in place").
 constexpr size_t kPackedF32WeightsLimit = size_t(256) << 20;
 
 size_t f32_weight_bytes(const Model& m) {
