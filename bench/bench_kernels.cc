@@ -267,6 +267,9 @@ std::vector<DenseShape> dense_shapes() {
       {"imagenet-proj", 197, 768, 768},  {"imagenet-qkv", 197, 768, 2304},  {"imagenet-fc1", 197, 768, 3072},
       {"imagenet-fc2", 197, 3072, 768},  {"gpt2-qkv", 128, 768, 2304},      {"gpt2-fc1", 128, 768, 3072},
       {"gpt2-fc2", 128, 3072, 768},      {"gpt2-lm-head", 128, 768, 50257},
+      // Decoding: one row.
+      {"gpt2-qkv-decode", 1, 768, 2304}, {"gpt2-fc1-decode", 1, 768, 3072}, {"gpt2-fc2-decode", 1, 3072, 768},
+      {"gpt2-lm-head-decode", 1, 768, 50257},
   };
 }
 
@@ -299,6 +302,23 @@ void bm_gemm(benchmark::State& state, const Kernels* kern, DenseShape s) {
   for (auto _ : state) {
     kern->gemm(x.data(), s.in, s.rows, s.in, packed.p, bias.data(), epilogue, nullptr, y.data(), s.out, s.out, 0,
                panels);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  set_flops(state, 2.0 * double(s.rows * s.in * s.out) + double(s.rows * s.out));
+}
+
+// The GEMM on the weights in place ([out, in] as a model stores them, no
+// packing), on the same shapes and epilogues: the policy between it and the
+// packed GEMM above is measured here.
+void bm_gemm_nt(benchmark::State& state, const Kernels* kern, DenseShape s) {
+  const std::vector<float> w = random_vector(s.in * s.out, 1.0f / std::sqrt(float(s.in)), 7);
+  const std::vector<float> bias = random_vector(s.out, 0.02f, 8);
+  std::vector<float> x = random_vector(s.rows * s.in, 1.0f, 8), y(s.rows * s.out);
+  const attn::Epilogue epilogue = std::strstr(s.name, "fc1") ? attn::Epilogue::Gelu : attn::Epilogue::None;
+  for (auto _ : state) {
+    kern->gemm_nt(x.data(), s.in, s.rows, s.in, w.data(), s.in, bias.data(), epilogue, nullptr, y.data(), s.out, 0,
+                  s.out);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
@@ -415,6 +435,9 @@ void register_all() {
         std::snprintf(buf, sizeof buf, "dense/gemm-%s/%s/rows:%zu/in:%zu/out:%zu", paths[p]->path, s.name, s.rows,
                       s.in, s.out);
         benchmark::RegisterBenchmark(buf, bm_gemm, paths[p], s);
+        std::snprintf(buf, sizeof buf, "dense/gemm_nt-%s/%s/rows:%zu/in:%zu/out:%zu", paths[p]->path, s.name,
+                      s.rows, s.in, s.out);
+        benchmark::RegisterBenchmark(buf, bm_gemm_nt, paths[p], s);
       }
   for (const auto& s : dense_shapes())
     for (size_t threads : {1, 2}) {

@@ -125,7 +125,9 @@ class Session {
     if (dense == "auto") options.dense = ATTN_DENSE_AUTO;
     else if (dense == "gemm") options.dense = ATTN_DENSE_GEMM;
     else if (dense == "xnnpack") options.dense = ATTN_DENSE_XNNPACK;
-    else throw py::value_error("dense is 'auto', 'gemm' or 'xnnpack', not '" + dense + "'");
+    else if (dense == "packed") options.dense = ATTN_DENSE_GEMM_PACKED;
+    else if (dense == "inplace") options.dense = ATTN_DENSE_GEMM_IN_PLACE;
+    else throw py::value_error("dense is 'auto', 'gemm', 'xnnpack', 'packed' or 'inplace', not '" + dense + "'");
     py::gil_scoped_release release;
     check(attn_session_create(model_->get(), &options, &session_), "preparing the session");
   }
@@ -304,7 +306,7 @@ PYBIND11_MODULE(attn, m) {
       .def(py::init<std::shared_ptr<Model>, uint32_t, const std::optional<std::string>&, const std::string&>(),
            py::arg("model"), py::arg("threads") = 1, py::arg("kernel_path") = py::none(), py::arg("dense") = "auto",
            "threads: 0 = one per core; kernel_path: one of kernel_paths() (default the best); dense: 'auto', "
-           "'gemm' or 'xnnpack'")
+           "'gemm', 'xnnpack', 'packed' or 'inplace' (the own GEMM with f32 weights packed or in place)")
       .def("run", &Session::run, py::arg("x"),
            "Runs one item, or a batch along axis 0; returns float32 outputs (with the batch axis if given).")
       .def("decode", &Session::decode, py::arg("tokens"),

@@ -65,11 +65,12 @@ std::vector<uint8_t> convert_fixture(const std::string& name, WeightType weights
       .file;
 }
 
-Loaded::Loaded(const std::vector<uint8_t>& bytes, uint32_t threads) {
+Loaded::Loaded(const std::vector<uint8_t>& bytes, uint32_t threads, uint32_t dense) {
   REQUIRE_MESSAGE(attn_model_load_memory(bytes.data(), bytes.size(), &model) == ATTN_OK, attn_last_error_message());
   attn_session_options options;
   attn_session_options_init(&options);
   options.threads = threads;
+  options.dense = dense;
   REQUIRE_MESSAGE(attn_session_create(model, &options, &session) == ATTN_OK, attn_last_error_message());
 }
 

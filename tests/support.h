@@ -47,7 +47,7 @@ std::vector<float> read_output(const attn_session* session);
 struct Loaded {
   attn_model* model = nullptr;
   attn_session* session = nullptr;
-  explicit Loaded(const std::vector<uint8_t>& bytes, uint32_t threads = 1);
+  explicit Loaded(const std::vector<uint8_t>& bytes, uint32_t threads = 1, uint32_t dense = ATTN_DENSE_AUTO);
   ~Loaded();
   // Runs item `i` of `input` and returns output 0.
   std::vector<float> run_item(const npy::Array& input, size_t i) { return test::run_item(session, input, i); }

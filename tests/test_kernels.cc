@@ -378,3 +378,63 @@ TEST_CASE("gemm with packed weights, bias, fused activation and residual") {
     }
   }
 }
+
+// The GEMM on weights in place (W [n, k] row-major, rows w_stride apart, at
+// no particular alignment) on every path, the scalar one included, against
+// the same double reference and bound as the packed GEMM. The sizes cover one
+// row (decoding) to past a row tile, n around the column tiles, and k around
+// whole vectors and the K blocks (1025, 3072).
+TEST_CASE("gemm on weights in place, bias, fused activation and residual") {
+  std::mt19937 rng(17);
+  for (const Kernels* k : paths()) {
+    REQUIRE_MESSAGE(bool(k->gemm_nt), "the " << k->path << " path has no in-place GEMM");
+    for (size_t m : {1, 2, 3, 4, 5, 6, 7, 9, 17}) {
+      for (size_t n : {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 50, 257}) {
+        for (size_t depth : {1, 7, 16, 17, 64, 1025, 3072}) {
+          if (m * n * depth > 3000000) continue;  // the reference's time; 17 × 50 × 3072 still runs
+          for (int e = 0; e < 4; ++e) {
+            const bool with_bias = (n + e) % 2, with_residual = (m + n + e / 2) % 2;
+            const size_t a_stride = depth + 3, w_stride = depth + 5, c_stride = n + 2;
+            // W starts one float into its buffer: rows are not vector aligned.
+            auto a = random_vector(m * a_stride, rng), w_buffer = random_vector(1 + n * w_stride, rng, 0.1f),
+                 bias = random_vector(n, rng), residual_rows = random_vector(m * c_stride, rng);
+            const float* w = w_buffer.data() + 1;
+            std::vector<float> c(m * c_stride, -7.0f);
+            const auto epilogue = attn::Epilogue(e);
+            const float* b = with_bias ? bias.data() : nullptr;
+            const float* residual = with_residual ? residual_rows.data() : nullptr;
+            // In two column ranges on a multiple of the granularity, as threads would.
+            const size_t split = std::min(n, (n / 2 + k->gemm_nt_columns - 1) / k->gemm_nt_columns * k->gemm_nt_columns);
+            k->gemm_nt(a.data(), a_stride, m, depth, w, w_stride, b, epilogue, residual, c.data(), c_stride, 0, split);
+            k->gemm_nt(a.data(), a_stride, m, depth, w, w_stride, b, epilogue, residual, c.data(), c_stride, split, n);
+            std::vector<float> got;
+            std::vector<double> want, bound;
+            for (size_t r = 0; r < m; ++r)
+              for (size_t j = 0; j < n; ++j) {
+                double acc = b ? b[j] : 0.0, abs_sum = std::fabs(acc);
+                for (size_t i = 0; i < depth; ++i) {
+                  const double p = double(a[r * a_stride + i]) * w[j * w_stride + i];
+                  acc += p;
+                  abs_sum += std::fabs(p);
+                }
+                double err = bounds::dot_bound(double(depth), abs_sum);
+                bounds::apply_epilogue(epilogue, acc, err);
+                if (residual) acc += residual[r * c_stride + j];
+                want.push_back(acc);
+                bound.push_back(err + (residual ? bounds::add_bound(acc) : 0.0));
+                got.push_back(c[r * c_stride + j]);
+              }
+            check_within("gemm_nt", k,
+                         sizes({{"m", m}, {"n", n}, {"depth", depth}, {"epilogue", e}, {"bias", b != nullptr},
+                                {"residual", residual != nullptr}}),
+                         got, want, bound);
+            bool untouched = true;
+            for (size_t r = 0; r < m; ++r)
+              for (size_t j = n; j < c_stride; ++j) untouched &= c[r * c_stride + j] == -7.0f;
+            CHECK_MESSAGE(untouched, "gemm_nt on the " << k->path << " path wrote between rows");
+          }
+        }
+      }
+    }
+  }
+}

@@ -75,9 +75,9 @@ int posix_memalign(void** out, size_t alignment, size_t size) {
 namespace {
 
 long allocations_during_runs(const char* fixture, uint32_t threads, int runs,
-                             attn::WeightType weights = attn::WeightType::F32) {
+                             attn::WeightType weights = attn::WeightType::F32, uint32_t dense = ATTN_DENSE_AUTO) {
   const attn::npy::Array input = attn::npy::read(attn::test::fixture_dir(fixture) + "/inputs.npy");
-  attn::test::Loaded m(attn::test::convert_fixture(fixture, weights), threads);
+  attn::test::Loaded m(attn::test::convert_fixture(fixture, weights), threads, dense);
   const size_t items = size_t(input.shape[0]);
   const size_t per_item = input.count() / items;
   std::vector<int64_t> shape(input.shape.begin() + 1, input.shape.end());
@@ -128,6 +128,17 @@ TEST_CASE("runs of f16, q8 and q4 models allocate nothing either") {
       }
 }
 
+TEST_CASE("f32 weights packed and in place allocate nothing either") {
+  for (const char* fixture : {"vit-super-cls-postnorm", "gpt-super"})
+    for (uint32_t dense : {ATTN_DENSE_GEMM_PACKED, ATTN_DENSE_GEMM_IN_PLACE})
+      for (uint32_t threads : {1u, 2u}) {
+        CAPTURE(std::string(fixture));
+        CAPTURE(dense);
+        CAPTURE(threads);
+        CHECK(allocations_during_runs(fixture, threads, threads == 1 ? 300 : 100, attn::WeightType::F32, dense) == 0);
+      }
+}
+
 TEST_CASE("the counter sees allocations") {
   counting = true;
   allocations = 0;
@@ -138,25 +149,28 @@ TEST_CASE("the counter sees allocations") {
 }
 
 TEST_CASE("decoding through the cache allocates nothing") {
-  for (uint32_t threads : {1u, 2u}) {
-    attn::test::Loaded m(attn::test::convert_fixture("gpt-super"), threads);
-    int64_t L = 0;
-    REQUIRE(attn_model_max_tokens(m.model, &L) == ATTN_OK);
-    std::vector<int32_t> ids(size_t(L), 5);
-    std::vector<float> logits(1 << 12);
-    REQUIRE(attn_session_decode(m.session, ids.data(), 3) == ATTN_OK);  // a first decode, outside the count
-    allocations = 0;
-    counting = true;
-    bool ok = true;
-    for (int round = 0; round < (threads == 1 ? 100 : 10); ++round) {
-      ok &= attn_session_reset(m.session) == ATTN_OK;
-      ok &= attn_session_decode(m.session, ids.data(), 4) == ATTN_OK;
-      for (int64_t t = 4; t < L; ++t) ok &= attn_session_decode(m.session, ids.data() + t, 1) == ATTN_OK;
-      ok &= attn_session_get_output(m.session, 0, logits.data(), logits.size() * 4) == ATTN_OK;
+  for (uint32_t dense : {ATTN_DENSE_AUTO, ATTN_DENSE_GEMM_PACKED, ATTN_DENSE_GEMM_IN_PLACE}) {
+    for (uint32_t threads : {1u, 2u}) {
+      CAPTURE(dense);
+      attn::test::Loaded m(attn::test::convert_fixture("gpt-super"), threads, dense);
+      int64_t L = 0;
+      REQUIRE(attn_model_max_tokens(m.model, &L) == ATTN_OK);
+      std::vector<int32_t> ids(size_t(L), 5);
+      std::vector<float> logits(1 << 12);
+      REQUIRE(attn_session_decode(m.session, ids.data(), 3) == ATTN_OK);  // a first decode, outside the count
+      allocations = 0;
+      counting = true;
+      bool ok = true;
+      for (int round = 0; round < (threads == 1 ? 100 : 10); ++round) {
+        ok &= attn_session_reset(m.session) == ATTN_OK;
+        ok &= attn_session_decode(m.session, ids.data(), 4) == ATTN_OK;
+        for (int64_t t = 4; t < L; ++t) ok &= attn_session_decode(m.session, ids.data() + t, 1) == ATTN_OK;
+        ok &= attn_session_get_output(m.session, 0, logits.data(), logits.size() * 4) == ATTN_OK;
+      }
+      counting = false;
+      CHECK(ok);
+      CAPTURE(threads);
+      CHECK(allocations.load() == 0);
     }
-    counting = false;
-    CHECK(ok);
-    CAPTURE(threads);
-    CHECK(allocations.load() == 0);
   }
 }

@@ -68,7 +68,8 @@ TEST_CASE("every available kernel path and dense backend can be chosen per sessi
     const size_t comma = std::min(paths.find(',', start), paths.size());
     const std::string path = paths.substr(start, comma - start);
     start = comma + 1;
-    for (attn_dense_backend dense : {ATTN_DENSE_AUTO, ATTN_DENSE_GEMM, ATTN_DENSE_XNNPACK}) {
+    for (attn_dense_backend dense : {ATTN_DENSE_AUTO, ATTN_DENSE_GEMM, ATTN_DENSE_XNNPACK, ATTN_DENSE_GEMM_PACKED,
+                                     ATTN_DENSE_GEMM_IN_PLACE}) {
       for (uint32_t threads : {1u, 2u}) {
         attn_session_options options;
         attn_session_options_init(&options);

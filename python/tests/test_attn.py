@@ -202,7 +202,7 @@ class Options(unittest.TestCase):
         model = attn.Model(Converted.path(name))
         self.assertEqual(attn.kernel_paths()[0], "scalar")
         for path in attn.kernel_paths():
-            for dense in ("auto", "gemm", "xnnpack"):
+            for dense in ("auto", "gemm", "xnnpack", "packed", "inplace"):
                 got = attn.Session(model, kernel_path=path, dense=dense).run(x)
                 for i in range(x.shape[0]):
                     self.assertEqual(contract_errors(got[i], ref[i]), [], f"{path} {dense} item {i}")

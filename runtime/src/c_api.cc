@@ -288,7 +288,7 @@ attn_status attn_session_create(attn_model* model, const attn_session_options* o
     config.threads = opts.threads;
     config.profile = opts.profile != 0;
     config.kernels = &attn::kernels_by_name(opts.kernel_path);
-    if (opts.dense != ATTN_DENSE_AUTO && opts.dense != ATTN_DENSE_GEMM && opts.dense != ATTN_DENSE_XNNPACK)
+    if (opts.dense > ATTN_DENSE_GEMM_IN_PLACE)
       attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "options->dense " + std::to_string(int(opts.dense)) +
                                                   " is not an attn_dense_backend");
     config.dense = attn_dense_backend(opts.dense);

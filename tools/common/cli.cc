@@ -22,11 +22,16 @@ void add_session_options(CLI::App& app, std::string& kernel_path, uint32_t& dens
          "--dense",
          [&dense](const std::string& name) {
            const std::map<std::string, uint32_t> backends{
-               {"auto", ATTN_DENSE_AUTO}, {"gemm", ATTN_DENSE_GEMM}, {"xnnpack", ATTN_DENSE_XNNPACK}};
-           dense = backends.at(name);  // checked below: one of the three
+               {"auto", ATTN_DENSE_AUTO},
+               {"gemm", ATTN_DENSE_GEMM},
+               {"xnnpack", ATTN_DENSE_XNNPACK},
+               {"packed", ATTN_DENSE_GEMM_PACKED},
+               {"inplace", ATTN_DENSE_GEMM_IN_PLACE}};
+           dense = backends.at(name);  // checked below: one of the five
          },
-         "dense layers on: auto (the path's own GEMM where it measured faster), gemm or xnnpack")
-      ->check(CLI::IsMember({"auto", "gemm", "xnnpack"}))
+         "dense layers on: auto (the path's own GEMM where it measured faster), gemm, xnnpack, or the own GEMM "
+         "with f32 weights packed or in place")
+      ->check(CLI::IsMember({"auto", "gemm", "xnnpack", "packed", "inplace"}))
       ->type_name("BACKEND");
 }
 

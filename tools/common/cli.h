@@ -31,7 +31,7 @@ std::string version_text(const std::string& tool);
 // line. Call before adding options.
 void configure(CLI::App& app, const std::string& tool);
 
-// --kernel-path NAME and --dense auto|gemm|xnnpack: how a tool's sessions
+// --kernel-path NAME and --dense auto|gemm|xnnpack|packed|inplace: how a tool's sessions
 // run (attn_session_options' kernel_path and dense). `dense` receives the
 // attn_dense_backend value.
 void add_session_options(CLI::App& app, std::string& kernel_path, uint32_t& dense);

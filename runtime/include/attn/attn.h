@@ -122,7 +122,13 @@ typedef int (*attn_cancel_fn)(void* user_data);
 typedef enum attn_dense_backend {
   ATTN_DENSE_AUTO = 0,    /* the kernel path's own GEMM where it measured faster, else XNNPACK */
   ATTN_DENSE_GEMM = 1,    /* the kernel path's own GEMM for every layer (XNNPACK where it has none) */
-  ATTN_DENSE_XNNPACK = 2  /* XNNPACK for every layer */
+  ATTN_DENSE_XNNPACK = 2, /* XNNPACK for every layer */
+  /* As ATTN_DENSE_GEMM, with f32 weights packed once per model into the
+   * GEMM's layout (a copy of the weights in memory), or read in place from
+   * the model (no copy). ATTN_DENSE_GEMM and AUTO choose between the two.
+   * Quantized weights are packed either way. */
+  ATTN_DENSE_GEMM_PACKED = 3,
+  ATTN_DENSE_GEMM_IN_PLACE = 4
 } attn_dense_backend;
 
 /* Options carry their own size so that fields can be added later: set

@@ -29,6 +29,11 @@ struct V {
   // layers than one panel per pass with a 256-deep block.
   static constexpr size_t kGemmDepth = 512;
   static constexpr size_t kGemmPanelGroup = 8;
+  // In place: 3 rows of A × 4 rows of W, 12 accumulators and 3 A vectors (W
+  // comes from memory into the FMAs); a group of 16 rows of W × 512 floats
+  // (32 KiB) and the row tile of A (6 KiB) stay in L1.
+  static constexpr size_t kNtRows = 3;
+  static constexpr size_t kNtDepth = 512;
   static constexpr size_t kTransposeBlock = 8;
   static void transpose_block(const float* src, size_t src_stride, float* dst, size_t dst_stride) {
     transpose8x8_avx(src, src_stride, dst, dst_stride);
@@ -71,6 +76,12 @@ struct V {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+  }
+  // [a0+a1, a2+a3, b0+b1, b2+b3 | a4+a5, ...], twice more, then the halves.
+  static R reduce4(R a, R b, R c, R d) {
+    const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    const __m128 sums = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    return _mm256_insertf128_ps(_mm256_setzero_ps(), sums, 0);
   }
   static float hmax(R a) {
     __m128 s = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));

@@ -43,6 +43,11 @@ struct V {
   static constexpr size_t kGemmVectors = 4;
   static constexpr size_t kGemmDepth = 256;
   static constexpr size_t kGemmPanelGroup = 1;
+  // In place: 6 rows of A × 4 rows of W, 24 accumulators, 6 A vectors and
+  // one of W (31 registers); a group of 16 rows of W × 256 floats (16 KiB)
+  // and the row tile of A (6 KiB) stay in L1.
+  static constexpr size_t kNtRows = 6;
+  static constexpr size_t kNtDepth = 256;
   static constexpr size_t kTransposeBlock = 4;
   // dst[i][j] = src[j][i] for i, j < 4: pairs of rows interleaved by 32, then
   // by 64 bits.
@@ -96,6 +101,8 @@ struct V {
   }
   static float hsum(R a) { return vaddvq_f32(a); }
   static float hmax(R a) { return vmaxvq_f32(a); }
+  // Pairwise adds: [a0+a1, a2+a3, b0+b1, b2+b3], then the same of two such.
+  static R reduce4(R a, R b, R c, R d) { return vpaddq_f32(vpaddq_f32(a, b), vpaddq_f32(c, d)); }
 };
 
 #include "f32_simd.inc"

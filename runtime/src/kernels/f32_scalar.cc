@@ -88,6 +88,23 @@ void token_mix(const float* w, size_t w_stride, const float* bias, const float* 
   }
 }
 
+// The in-place GEMM's reference form: one float accumulator per output, the
+// bias first. Not used for dense layers on this path (XNNPACK serves them).
+void gemm_nt(const float* a, size_t a_stride, size_t m, size_t k, const float* w, size_t w_stride, const float* bias,
+             Epilogue e, const float* residual, float* c, size_t c_stride, size_t col_begin, size_t col_end) {
+  for (size_t i = 0; i < m; ++i)
+    for (size_t j = col_begin; j < col_end; ++j) {
+      const float* x = a + i * a_stride;
+      const float* wj = w + j * w_stride;
+      float acc = bias ? bias[j] : 0.0f;
+      for (size_t kk = 0; kk < k; ++kk) acc = std::fma(x[kk], wj[kk], acc);
+      if (e == Epilogue::Gelu) gelu(&acc, 1);
+      if (e == Epilogue::GeluTanh) gelu_tanh(&acc, 1);
+      if (e == Epilogue::Relu) acc = std::max(acc, 0.0f);
+      c[i * c_stride + j] = residual ? acc + residual[i * c_stride + j] : acc;
+    }
+}
+
 }  // namespace
 
 const Kernels& scalar_kernels() {
@@ -100,6 +117,8 @@ const Kernels& scalar_kernels() {
     k.add = add;
     k.attention_head = attention_head;
     k.token_mix = token_mix;
+    k.gemm_nt_columns = 1;
+    k.gemm_nt = gemm_nt;
     return k;
   }();
   return table;

@@ -70,6 +70,14 @@ struct Kernels {
   void (*gemm)(const float* a, size_t a_stride, size_t m, size_t k, const float* packed, const float* bias,
                Epilogue epilogue, const float* residual, float* c, size_t c_stride, size_t n, size_t panel_begin,
                size_t panel_end);
+  // The same product on W where it is stored, [n, k] row-major with rows
+  // w_stride floats apart (unaligned; a mapped model file), for the columns
+  // [col_begin, col_end): no packing, no copy. Callers split the columns in
+  // multiples of gemm_nt_columns. The same rules for a, c, bias and residual.
+  size_t gemm_nt_columns;
+  void (*gemm_nt)(const float* a, size_t a_stride, size_t m, size_t k, const float* w, size_t w_stride,
+                  const float* bias, Epilogue epilogue, const float* residual, float* c, size_t c_stride,
+                  size_t col_begin, size_t col_end);
   // The smallest layer (in_features, and in_features · out_features) on which
   // this GEMM measured faster than XNNPACK on one thread (bench_kernels
   // dense/): smaller layers go to XNNPACK.

@@ -21,21 +21,58 @@ void check_xnn(xnn_status status, const char* what) {
   fail(ATTN_ERROR_INTERNAL, std::string(what) + " failed with XNNPACK status " + std::to_string(status));
 }
 
+// options.dense, or when it is AUTO the ATTN_DENSE environment variable
+// (xnnpack, gemm, packed or inplace), forces one backend for every layer.
+attn_dense_backend dense_backend(attn_dense_backend dense) {
+  static const attn_dense_backend forced = [] {
+    const std::string v = std::getenv("ATTN_DENSE") ? std::getenv("ATTN_DENSE") : "";
+    return v == "xnnpack" ? ATTN_DENSE_XNNPACK
+           : v == "gemm"  ? ATTN_DENSE_GEMM
+           : v == "packed" ? ATTN_DENSE_GEMM_PACKED
+           : v == "inplace" ? ATTN_DENSE_GEMM_IN_PLACE
+                            : ATTN_DENSE_AUTO;
+  }();
+  return dense == ATTN_DENSE_AUTO ? forced : dense;
+}
+
 // Layers use the kernel path's own GEMM where it has one and the layer is at
 // least the size from which it measured faster than XNNPACK (the path's
 // gemm_min_*). With several threads every layer does, so that all work goes
-// through the same worker pool. options.dense, or when it is AUTO the
-// ATTN_DENSE environment variable (xnnpack or gemm), forces one for every layer.
+// through the same worker pool.
 bool use_own_gemm(const Kernels& k, size_t in_features, size_t out_features, size_t threads,
                   attn_dense_backend dense) {
-  static const std::string forced = [] {
-    const char* v = std::getenv("ATTN_DENSE");
-    return std::string(v ? v : "");
-  }();
-  if (dense == ATTN_DENSE_AUTO) dense = forced == "xnnpack" ? ATTN_DENSE_XNNPACK : forced == "gemm" ? ATTN_DENSE_GEMM : dense;
   if (!k.gemm || dense == ATTN_DENSE_XNNPACK) return false;
-  return dense == ATTN_DENSE_GEMM || threads > 1 ||
+  return dense != ATTN_DENSE_AUTO || threads > 1 ||
          (in_features >= k.gemm_min_in_features && in_features * out_features >= k.gemm_min_weights);
+}
+
+// An f32 model whose weights total more than this reads them in place on the
+// own GEMM; a smaller one has them packed. Measured on one Zen 5 core (avx512,
+// bench_kernels dense/gemm vs dense/gemm_nt, medians of 3 interleaved,
+// 2026-12-02, on a shared machine): the in-place GEMM took 1.2-1.75 times the
+// packed one's time on GPT-2's 128-row layers and 1.25-1.7 on the ViT layers
+// (whole models: GPT-2's 128-token prefill 1.3 times, the ImageNet ViT 1.56),
+// up to 3.2 on the 32-wide text layers, where its horizontal sums weigh most;
+// and about the same on one row (decoding: 0.7-1.2, both stream W). Packing
+// costs start-up time (GPT-2 124M: 2.6-3.0 s elapsed there against 0.5 ms in
+// place) and a second copy of the weights in memory. At 256 MiB every model
+// of the paper's shapes (the ImageNet ViT: 220 MiB) stays packed, and GPT-2
+// 124M (475 MiB) is used in place: its sessions start in milliseconds and add
+// no copy (bench/RESULTS.md, "f32 weights in place").
+constexpr size_t kPackedF32WeightsLimit = size_t(256) << 20;
+
+size_t f32_weight_bytes(const Model& m) {
+  size_t bytes = 0;
+  for (const ConstTensor& t : m.tensors)
+    if (t.type == WeightType::F32) bytes += t.count * sizeof(float);
+  return bytes;
+}
+
+// Whether an f32 layer on the own GEMM reads its weights where the model
+// holds them (the file mapping, or the loaded copy) rather than packed.
+bool f32_in_place(const Kernels& k, const Model& m, attn_dense_backend dense) {
+  if (!k.gemm_nt || dense == ATTN_DENSE_GEMM_PACKED) return false;
+  return dense == ATTN_DENSE_GEMM_IN_PLACE || f32_weight_bytes(m) > kPackedF32WeightsLimit;
 }
 
 struct GemmTask {
@@ -94,12 +131,38 @@ void run_gemm(Executor& exec, const GemmCall& call) {
   for_each_panel_group(exec, call.m, call.k, call.n, task.panels, &task.panels_per_item, &GemmTask::run, &task);
 }
 
+namespace {
+
+// The in-place GEMM's columns in groups of gemm_nt_columns, as run_gemm's panels.
+struct GemmNtTask {
+  const Kernels* kernels;
+  GemmCall call;  // packed: W [n, k] as stored
+  size_t groups_per_item;
+  static void run(void* context, size_t item) {
+    auto* t = static_cast<GemmNtTask*>(context);
+    const GemmCall& g = t->call;
+    const size_t width = t->groups_per_item * t->kernels->gemm_nt_columns, begin = item * width;
+    t->kernels->gemm_nt(g.a, g.a_stride, g.m, g.k, g.packed, g.k, g.bias, g.epilogue, g.residual, g.c, g.n, begin,
+                        std::min(g.n, begin + width));
+  }
+};
+
+}  // namespace
+
+void run_gemm_in_place(Executor& exec, const GemmCall& call) {
+  const Kernels& k = exec.kernels();
+  GemmNtTask task{&k, call, 0};
+  const size_t groups = (call.n + k.gemm_nt_columns - 1) / k.gemm_nt_columns;
+  for_each_panel_group(exec, call.m, call.k, call.n, groups, &task.groups_per_item, &GemmNtTask::run, &task);
+}
+
 DenseLayer::~DenseLayer() {
   if (op_) xnn_delete_operator(op_);
 }
 
 // Weights are packed here: by XNNPACK for this session, or for the own GEMM
-// once per model, shared by its sessions.
+// once per model, shared by its sessions; or the own GEMM reads them in place
+// (f32_in_place).
 void DenseLayer::prepare(const PrepareContext& context, int weight, int bias, Activation activation,
                          size_t max_rows) {
   const Model& m = context.model;
@@ -111,8 +174,14 @@ void DenseLayer::prepare(const PrepareContext& context, int weight, int bias, Ac
   const Kernels& k = context.executor.kernels();
   type_ = w.type;
   if (type_ != WeightType::F32) return prepare_quantized(context, weight, max_rows);
-  if (use_own_gemm(k, in_features_, out_features_, context.executor.threads(), context.dense)) {
+  const attn_dense_backend dense = dense_backend(context.dense);
+  if (use_own_gemm(k, in_features_, out_features_, context.executor.threads(), dense)) {
     const size_t n = out_features_, depth = in_features_;
+    if (f32_in_place(k, m, dense)) {
+      in_place_ = true;
+      packed_ = w.floats();  // where the model holds it: the file mapping, or the loaded copy
+      return;
+    }
     packed_ = m.packed_weights.get(&k, weight, w, k.gemm_packed_floats(n, depth) * sizeof(float),
                                    [&](void* packed) { k.gemm_pack(w.floats(), n, depth, static_cast<float*>(packed)); },
                                    m.bytes->mapped());
@@ -130,7 +199,7 @@ void DenseLayer::run(Executor& exec, size_t rows, const float* in, float* out, c
   if (packed_) {
     // Activations and the residual are fused: their time counts as dense.
     exec.timed(ATTN_OP_CLASS_DENSE, [&] {
-      run_gemm(exec, {in, in_features_, rows, in_features_, static_cast<const float*>(packed_), bias_, epilogue_of(activation_), residual, out,
+      (in_place_ ? run_gemm_in_place : run_gemm)(exec, {in, in_features_, rows, in_features_, static_cast<const float*>(packed_), bias_, epilogue_of(activation_), residual, out,
                       out_features_});
     });
     return;

@@ -1,7 +1,8 @@
 // A dense layer y = act(x · Wᵀ + b) (+ residual), the matrix product that
 // Dense, PatchEmbed and Attention's projections share. Its weight's dtype
 // and size choose how it runs: XNNPACK's fully connected operator, or the
-// kernel path's own GEMM on the weights packed once per model.
+// kernel path's own GEMM, on f32 weights where the model holds them or on
+// weights packed once per model.
 #pragma once
 
 #include <cstddef>
@@ -18,7 +19,7 @@ namespace attn {
 struct GemmCall {
   const float* a;
   size_t a_stride, m, k;
-  const float* packed;  // W packed by Kernels::gemm_pack
+  const float* packed;  // W packed by Kernels::gemm_pack (run_gemm_in_place: W [n, k] as stored)
   const float* bias;
   Epilogue epilogue;
   const float* residual;
@@ -26,6 +27,7 @@ struct GemmCall {
   size_t n;
 };
 void run_gemm(Executor& exec, const GemmCall& call);
+void run_gemm_in_place(Executor& exec, const GemmCall& call);
 
 struct QuantKernels;
 
@@ -52,7 +54,8 @@ class DenseLayer {
   const QuantKernels* quant_ = nullptr;  // F16, Q8, Q4: the path's kernels, on packed_
   Activation activation_ = Activation::None;
   const float* bias_ = nullptr;
-  const void* packed_ = nullptr;   // own or quantized GEMM: the model's shared packing
+  const void* packed_ = nullptr;   // own or quantized GEMM: the model's shared packing, or W itself
+  bool in_place_ = false;          // packed_ is W [out, in] as the model holds it
   xnn_operator* op_ = nullptr;     // otherwise XNNPACK's operator
   size_t set_rows_ = 0;            // what op_ is set up for
   const float* set_in_ = nullptr;
