@@ -77,6 +77,12 @@ TEST_CASE("every available kernel path and dense backend can be chosen per sessi
         options.dense = dense;
         options.threads = threads;
         attn_session* session = nullptr;
+        if (dense == ATTN_DENSE_XNNPACK && !ATTN_TEST_WITH_XNNPACK) {
+          // A build without XNNPACK refuses it by name.
+          CHECK(create(m.model, options, &session) == ATTN_ERROR_INVALID_ARGUMENT);
+          CHECK(std::string(attn_last_error_message()).find("XNNPACK") != std::string::npos);
+          continue;
+        }
         REQUIRE_MESSAGE(create(m.model, options, &session) == ATTN_OK, attn_last_error_message());
         check_item(session, "gpt-super", path + " dense " + std::to_string(int(dense)) + ", " +
                                               std::to_string(threads) + " threads");

@@ -1,12 +1,11 @@
 #include "executor.h"
 
-#include <pthreadpool.h>
-
 #include <algorithm>
 #include <string>
 #include <thread>
 
 #include "error.h"
+#include "ops/xnnpack_dense.h"
 
 namespace attn {
 
@@ -20,16 +19,11 @@ Executor::Executor(const ExecutorConfig& config)
   workers_ = config.pool ? config.pool : std::make_shared<WorkerPool>(threads_, config.spin);
   // Layers run on XNNPACK with several threads only on a path without an own
   // GEMM, or when the options ask for it (dense_layer.cc).
-  if (!kernels_.gemm || config.dense == ATTN_DENSE_XNNPACK) {
-    xnnpack_pool_ = pthreadpool_create(threads_);
-    if (!xnnpack_pool_)
-      fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot create a thread pool of " + std::to_string(threads_) + " threads");
-  }
+  if (xnnpack_built() && (!kernels_.gemm || config.dense == ATTN_DENSE_XNNPACK))
+    xnnpack_pool_ = create_xnnpack_pool(threads_);
 }
 
-Executor::~Executor() {
-  if (xnnpack_pool_) pthreadpool_destroy(xnnpack_pool_);
-}
+Executor::~Executor() { destroy_xnnpack_pool(xnnpack_pool_); }
 
 void Executor::for_each(bool in_parallel, WorkerPool::Task task, void* context, size_t count) {
   if (in_parallel) return workers_->run(task, context, count);

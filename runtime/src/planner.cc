@@ -1,6 +1,5 @@
 #include "planner.h"
 
-#include <xnnpack.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -9,6 +8,7 @@
 
 #include "error.h"
 #include "memory_plan.h"
+#include "ops/xnnpack_dense.h"
 
 namespace attn {
 
@@ -69,8 +69,8 @@ SessionMemory::SessionMemory(const Model& m, const std::vector<std::unique_ptr<O
   }
 
   const MemoryPlan p = plan_memory(requests);
-  // XNNPACK may read up to XNN_EXTRA_BYTES past the end of a dense layer's input.
-  arena_bytes_ = std::max<size_t>(p.arena_bytes, 64) + (XNN_EXTRA_BYTES + 63) / 64 * 64;
+  // XNNPACK may read a little past the end of a dense layer's input.
+  arena_bytes_ = std::max<size_t>(p.arena_bytes, 64) + (xnnpack_input_overread_bytes() + 63) / 64 * 64;
   // Zeroed by calloc, which gives a large arena as fresh pages of the kernel's:
   // they become resident when a run first writes them, not at creation, so a
   // session costs the memory of the lengths it runs.

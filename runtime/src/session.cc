@@ -5,7 +5,7 @@
 #include <string>
 
 #include "error.h"
-#include "ops/dense_layer.h"
+#include "ops/xnnpack_dense.h"
 #include "shape_text.h"
 
 namespace attn {

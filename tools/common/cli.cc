@@ -53,7 +53,9 @@ std::string utc_now() {
 
 std::string version_text(const std::string& tool) {
   return tool + " (attn " + attn_version() + ", commit " + commit() + ", " + build_type() + " build)\n" +
-         "kernel paths " + attn_kernel_paths() + "; in use " + attn_kernel_path() + "\n";
+         "kernel paths " + attn_kernel_paths() + "; in use " + attn_kernel_path() + "\n" +
+         "dense backends gemm, packed, inplace" + (ATTN_BUILT_WITH_XNNPACK ? ", xnnpack" : " (built without XNNPACK)") +
+         "\n";
 }
 
 namespace {

@@ -122,7 +122,7 @@ typedef int (*attn_cancel_fn)(void* user_data);
 typedef enum attn_dense_backend {
   ATTN_DENSE_AUTO = 0,    /* the kernel path's own GEMM where it measured faster, else XNNPACK */
   ATTN_DENSE_GEMM = 1,    /* the kernel path's own GEMM for every layer (XNNPACK where it has none) */
-  ATTN_DENSE_XNNPACK = 2, /* XNNPACK for every layer */
+  ATTN_DENSE_XNNPACK = 2, /* XNNPACK for every layer (ATTN_ERROR_INVALID_ARGUMENT in a build without it) */
   /* As ATTN_DENSE_GEMM, with f32 weights packed once per model into the
    * GEMM's layout (a copy of the weights in memory), or read in place from
    * the model (no copy). ATTN_DENSE_GEMM and AUTO choose between the two.

@@ -1,25 +1,16 @@
 #include "dense_layer.h"
 
-#include <xnnpack.h>
-
 #include <algorithm>
 #include <cstdlib>
-#include <limits>
-#include <mutex>
 #include <string>
 
 #include "../error.h"
 #include "../kernels/quant/quant_kernels.h"
+#include "xnnpack_dense.h"
 
 namespace attn {
 
 namespace {
-
-void check_xnn(xnn_status status, const char* what) {
-  if (status == xnn_status_success) return;
-  if (status == xnn_status_out_of_memory) fail(ATTN_ERROR_OUT_OF_MEMORY, std::string(what) + ": out of memory");
-  fail(ATTN_ERROR_INTERNAL, std::string(what) + " failed with XNNPACK status " + std::to_string(status));
-}
 
 // options.dense, or when it is AUTO the ATTN_DENSE environment variable
 // (xnnpack, gemm, packed or inplace), forces one backend for every layer.
@@ -75,6 +66,24 @@ bool f32_in_place(const Kernels& k, const Model& m, attn_dense_backend dense) {
   return dense == ATTN_DENSE_GEMM_IN_PLACE || f32_weight_bytes(m) > kPackedF32WeightsLimit;
 }
 
+enum class F32Backend { Xnnpack, Packed, InPlace };
+
+// Where an f32 layer runs. A build without XNNPACK runs every layer on the
+// own GEMM: packed where the path has a packed GEMM and the size asks for it,
+// else in place (the scalar path has only the in-place one).
+F32Backend f32_backend(const Kernels& k, const Model& m, size_t in_features, size_t out_features, size_t threads,
+                       attn_dense_backend requested) {
+  const attn_dense_backend dense = dense_backend(requested);
+  if (!xnnpack_built()) {
+    if (dense == ATTN_DENSE_XNNPACK)
+      fail(ATTN_ERROR_INVALID_ARGUMENT, "the dense backend is XNNPACK, which this build leaves out (ATTN_WITH_XNNPACK=OFF)");
+  } else if (!use_own_gemm(k, in_features, out_features, threads, dense)) {
+    return F32Backend::Xnnpack;
+  }
+  if (!k.gemm) return F32Backend::InPlace;
+  return f32_in_place(k, m, dense) ? F32Backend::InPlace : F32Backend::Packed;
+}
+
 struct GemmTask {
   const Kernels* kernels;
   GemmCall call;
@@ -89,16 +98,6 @@ struct GemmTask {
 };
 
 }  // namespace
-
-void initialize_xnnpack() {
-  static std::once_flag once;
-  static xnn_status status = xnn_status_success;
-  std::call_once(once, [] { status = xnn_initialize(nullptr); });
-  if (status == xnn_status_unsupported_hardware)
-    fail(ATTN_ERROR_UNSUPPORTED_HARDWARE, "XNNPACK does not support this CPU");
-  if (status != xnn_status_success)
-    fail(ATTN_ERROR_INTERNAL, "XNNPACK failed to initialize (status " + std::to_string(status) + ")");
-}
 
 Epilogue epilogue_of(Activation activation) {
   switch (activation) {
@@ -156,10 +155,6 @@ void run_gemm_in_place(Executor& exec, const GemmCall& call) {
   for_each_panel_group(exec, call.m, call.k, call.n, groups, &task.groups_per_item, &GemmNtTask::run, &task);
 }
 
-DenseLayer::~DenseLayer() {
-  if (op_) xnn_delete_operator(op_);
-}
-
 // Weights are packed here: by XNNPACK for this session, or for the own GEMM
 // once per model, shared by its sessions; or the own GEMM reads them in place
 // (f32_in_place).
@@ -174,23 +169,19 @@ void DenseLayer::prepare(const PrepareContext& context, int weight, int bias, Ac
   const Kernels& k = context.executor.kernels();
   type_ = w.type;
   if (type_ != WeightType::F32) return prepare_quantized(context, weight, max_rows);
-  const attn_dense_backend dense = dense_backend(context.dense);
-  if (use_own_gemm(k, in_features_, out_features_, context.executor.threads(), dense)) {
+  const F32Backend backend =
+      f32_backend(k, m, in_features_, out_features_, context.executor.threads(), context.dense);
+  if (backend == F32Backend::InPlace) {
+    in_place_ = true;
+    packed_ = w.floats();  // where the model holds it: the file mapping, or the loaded copy
+  } else if (backend == F32Backend::Packed) {
     const size_t n = out_features_, depth = in_features_;
-    if (f32_in_place(k, m, dense)) {
-      in_place_ = true;
-      packed_ = w.floats();  // where the model holds it: the file mapping, or the loaded copy
-      return;
-    }
     packed_ = m.packed_weights.get(&k, weight, w, k.gemm_packed_floats(n, depth) * sizeof(float),
                                    [&](void* packed) { k.gemm_pack(w.floats(), n, depth, static_cast<float*>(packed)); },
                                    m.bytes->mapped());
-    return;
+  } else {
+    xnnpack_.create(w.floats(), bias_, in_features_, out_features_, activation == Activation::Relu, w.name);
   }
-  const float lo = activation == Activation::Relu ? 0.0f : -std::numeric_limits<float>::infinity();
-  check_xnn(xnn_create_fully_connected_nc_f32(in_features_, out_features_, in_features_, out_features_, w.floats(),
-                                              bias_, lo, std::numeric_limits<float>::infinity(), 0, &op_),
-            ("packing tensor '" + w.name + "'").c_str());
 }
 
 void DenseLayer::run(Executor& exec, size_t rows, const float* in, float* out, const float* residual) {
@@ -204,14 +195,7 @@ void DenseLayer::run(Executor& exec, size_t rows, const float* in, float* out, c
     });
     return;
   }
-  if (set_rows_ != rows || set_in_ != in) {
-    const double flops = 2.0 * double(rows) * double(in_features_) * double(out_features_);
-    pool_ = flops >= Executor::kParallelMinFlops ? exec.xnnpack_pool() : nullptr;
-    check_xnn(xnn_setup_fully_connected_nc_f32(op_, rows, in, out, pool_), "setting up a dense layer");
-    set_rows_ = rows;
-    set_in_ = in;
-  }
-  exec.timed(ATTN_OP_CLASS_DENSE, [&] { check_xnn(xnn_run_operator(op_, pool_), "running a dense layer"); });
+  exec.timed(ATTN_OP_CLASS_DENSE, [&] { xnnpack_.run(exec, rows, in, out); });
   const size_t count = rows * out_features_;
   if (activation_ == Activation::Gelu) exec.timed(ATTN_OP_CLASS_ACTIVATION, [&] { k.gelu(out, count); });
   if (activation_ == Activation::GeluTanh) exec.timed(ATTN_OP_CLASS_ACTIVATION, [&] { k.gelu_tanh(out, count); });

@@ -8,9 +8,7 @@
 #include <cstddef>
 
 #include "operator.h"
-
-struct xnn_operator;
-struct pthreadpool;
+#include "xnnpack_dense.h"
 
 namespace attn {
 
@@ -34,7 +32,6 @@ struct QuantKernels;
 class DenseLayer {
  public:
   DenseLayer() = default;
-  ~DenseLayer();
   DenseLayer(const DenseLayer&) = delete;
   DenseLayer& operator=(const DenseLayer&) = delete;
 
@@ -56,16 +53,10 @@ class DenseLayer {
   const float* bias_ = nullptr;
   const void* packed_ = nullptr;   // own or quantized GEMM: the model's shared packing, or W itself
   bool in_place_ = false;          // packed_ is W [out, in] as the model holds it
-  xnn_operator* op_ = nullptr;     // otherwise XNNPACK's operator
-  size_t set_rows_ = 0;            // what op_ is set up for
-  const float* set_in_ = nullptr;
-  pthreadpool* pool_ = nullptr;
+  XnnpackDense xnnpack_;           // otherwise XNNPACK's operator
 };
 
 // The same epilogue as an activation (a fused GEMM's last step).
 Epilogue epilogue_of(Activation activation);
-
-// Fails unless XNNPACK works on this CPU; initialises it once.
-void initialize_xnnpack();
 
 }  // namespace attn
