@@ -59,7 +59,7 @@ struct Shape {
   const char* name;
   size_t in, out;
 };
-const Shape kShapes[] = {{"gpt2-proj", 768, 768}, {"gpt2-fc1", 768, 3072}, {"gpt2-fc2", 3072, 768}};
+const Shape kShapes[] = {{"gpt2-qkv", 768, 2304}, {"gpt2-proj", 768, 768}, {"gpt2-fc1", 768, 3072}, {"gpt2-fc2", 3072, 768}};
 
 // One of the dtypes on one table: the f32 path's GEMM (quant null) or a
 // quantized variant's.
@@ -136,8 +136,8 @@ void register_all() {
   const attn::QuantKernels* const* variants = attn::available_quant_kernels(&variant_count);
   for (bool stream : {false, true})
     for (const Shape& s : kShapes)
-      for (size_t rows : {size_t(1), size_t(4), size_t(128)}) {
-        if (stream && rows == 128) continue;  // compute-bound: the weights stay in cache across rows
+      for (size_t rows : {size_t(1), size_t(4), size_t(16), size_t(65), size_t(128), size_t(257)}) {
+        if (stream && rows > 4) continue;  // compute-bound: the weights stay in cache across rows
         char buf[160];
         const char* kind = stream ? "quant-stream" : "quant";
         for (size_t p = 0; p < path_count; ++p)

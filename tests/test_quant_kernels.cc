@@ -347,3 +347,20 @@ TEST_CASE("quantized GEMMs on every variant, over edge shapes") {
         for (size_t k : {96, 768}) check_gemm(*v, type, m, k, 768, count++, rng);
     }
 }
+
+// The q8 and q4 tiles of many rows: row counts across every variant's tile
+// height (4 scalar and NEON; 2 on AVX2, 3 with AVX-VNNI; 6 with AVX-512: each of
+// MR − 1, MR, MR + 1) and beyond, with column counts around the 16-column
+// wide panels and their pairs, and long k.
+TEST_CASE("quantized GEMMs of many rows on every variant") {
+  std::mt19937 rng(23);
+  for (const QuantKernels* v : variants())
+    for (WeightType type : {WeightType::Q8, WeightType::Q4}) {
+      int count = 0;
+      for (size_t m : {1, 2, 3, 4, 5, 6, 7, 9, 13, 17, 65}) {
+        for (size_t k : {32, 64, 96})
+          for (size_t n : {1, 15, 16, 17, 31, 32, 33, 47, 48, 49, 64, 65}) check_gemm(*v, type, m, k, n, count++, rng);
+        for (size_t n : {17, 48, 49}) check_gemm(*v, type, m, 3072, n, count++, rng);
+      }
+    }
+}

@@ -18,13 +18,13 @@ namespace {
 struct D {
   static constexpr const char* kName = "avx2";
   static constexpr const char* kPath = "avx2";
-  static constexpr size_t kRows = 2;  // 8 accumulators, 4 weight blocks: 16 registers
+  static constexpr size_t kRows = 2, kF16Rows = 2;
   static constexpr uint8_t kQ8Xor = 0;
   static __m256i pairs(__m256i u, __m256i s) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
   }
-  static __m256i dot_q8(__m256i, __m256i w, __m256i a) {
-    return pairs(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
+  static __m256i dot_q8(__m256i acc, __m256i w, __m256i a) {
+    return _mm256_add_epi32(acc, pairs(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w)));
   }
   static __m256i dot_u4(__m256i init, __m256i w, __m256i a) { return _mm256_add_epi32(init, pairs(w, a)); }
   static const Kernels& f32() { return avx2_kernels(); }

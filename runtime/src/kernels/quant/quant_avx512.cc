@@ -22,7 +22,7 @@ namespace {
 struct D {
   static constexpr const char* kName = "avx512-vnni";
   static constexpr const char* kPath = "avx512";
-  static constexpr size_t kRows = 4;  // 16 accumulators, 4 weight blocks, of 32 registers
+  static constexpr size_t kRows = 6, kF16Rows = 4;
   static constexpr uint8_t kQ8Xor = 0x80;
   static __m256i dot_q8(__m256i init, __m256i w, __m256i a) { return _mm256_dpbusd_epi32(init, w, a); }
   static __m256i dot_u4(__m256i init, __m256i w, __m256i a) { return _mm256_dpbusd_epi32(init, w, a); }

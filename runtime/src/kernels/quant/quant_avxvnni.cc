@@ -17,7 +17,7 @@ namespace {
 struct D {
   static constexpr const char* kName = "avx2-vnni";
   static constexpr const char* kPath = "avx2";
-  static constexpr size_t kRows = 2;
+  static constexpr size_t kRows = 3, kF16Rows = 2;  // q8/q4: 12 accumulators, 2 weight vectors
   static constexpr uint8_t kQ8Xor = 0x80;
   static __m256i dot_q8(__m256i init, __m256i w, __m256i a) { return _mm256_dpbusd_avx_epi32(init, w, a); }
   static __m256i dot_u4(__m256i init, __m256i w, __m256i a) { return _mm256_dpbusd_avx_epi32(init, w, a); }

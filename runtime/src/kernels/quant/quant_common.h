@@ -2,12 +2,23 @@
 // the packed weight layout, the quantized activation layout and the
 // epilogue pass.
 //
-// Packed weights: panels of kQuantPanel (4) columns of the output (rows of
-// W; past n, zero rows with scale 0). A panel is B = ceil(k/32) block records
-// in k order; a record holds the 4 columns' data for the block, one after the
-// other (F16: 32 halves, 64 bytes; Q8: 32 bytes; Q4: 16 bytes in the file's
-// nibble order), then for Q8 and Q4 their 4 float scales. Decoding one block
+// Packed weights, narrow (every variant's F16; Q8 and Q4 on scalar and
+// NEON): panels of kPanel (4) columns of the output (rows of W; past n, zero
+// rows with scale 0). A panel is B = ceil(k/32) block records in k order; a
+// record holds the 4 columns' data for the block, one after the other (F16:
+// 32 halves, 64 bytes; Q8: 32 bytes; Q4: 16 bytes in the file's nibble
+// order), then for Q8 and Q4 their 4 float scales. Decoding one block
 // streams one contiguous record; k past its end is zero.
+//
+// Packed weights, wide (Q8 and Q4 on x86): panels of kWidePanel (16)
+// columns, B block records each, a record being the block's data in groups
+// of 4 consecutive k, then the 16 columns' float scales (64 bytes):
+//   Q8: 8 groups (k 4g..4g+3) of 64 bytes: column c's 4 values at 4c;
+//   Q4: 4 groups of 64 bytes: byte 4c + i of group g holds column c's
+//       element 4g + i in its low nibble, 16 + 4g + i in its high one (q + 8).
+// One 512-bit vpdpbusd (two 256-bit ones) multiplies a group by an
+// activation's 4 bytes broadcast, for 16 columns; records are 576 (Q8) and
+// 320 (Q4) bytes, multiples of 64.
 #pragma once
 
 #include <algorithm>
@@ -22,11 +33,14 @@
 
 namespace attn::quant {
 
+constexpr size_t kPanel = 4, kWidePanel = 16;
+static_assert(kQuantPanel % kPanel == 0 && kQuantPanel % kWidePanel == 0, "kQuantPanel is a multiple of both panels");
+
 inline size_t block_data_bytes(WeightType type) {
   return type == WeightType::F16 ? kQuantBlock * 2 : traits_of(type).block_bytes;
 }
 inline size_t record_bytes(WeightType type) {
-  return kQuantPanel * (block_data_bytes(type) + (traits_of(type).scaled ? 4 : 0));
+  return kPanel * (block_data_bytes(type) + (traits_of(type).scaled ? 4 : 0));
 }
 inline size_t panel_bytes(WeightType type, size_t k) { return quant_blocks(k) * record_bytes(type); }
 
@@ -35,6 +49,15 @@ size_t packed_bytes(WeightType type, size_t n, size_t k);
 // Repacks into the layout above; Q8 bytes are XORed with q8_xor (0x80 turns
 // them into q + 128, unsigned, for the VNNI unsigned × signed dot product).
 void pack(WeightType type, const void* data, const float* scales, size_t n, size_t k, void* packed, uint8_t q8_xor);
+
+// The wide layout (Q8, Q4 only).
+inline size_t wide_record_bytes(WeightType type) {
+  return kWidePanel * (traits_of(type).block_bytes + 4);
+}
+inline size_t wide_panel_bytes(WeightType type, size_t k) { return quant_blocks(k) * wide_record_bytes(type); }
+size_t wide_packed_bytes(WeightType type, size_t n, size_t k);
+void pack_wide(WeightType type, const void* data, const float* scales, size_t n, size_t k, void* packed,
+               uint8_t q8_xor);
 
 // Quantized activations (quantize_rows): a row of k is B·32 int8, then B
 // float scales, then B int32 block sums, padded to 64 bytes.
@@ -61,7 +84,7 @@ inline void store_panel(const float* acc, size_t rows, size_t r0, size_t p, size
                         const float* bias, float* c, size_t c_stride) {
   for (size_t r = 0; r < rows; ++r)
     for (size_t j = jb; j < je; ++j)
-      c[(r0 + r) * c_stride + j] = acc[r * kQuantPanel + (j - p * kQuantPanel)] + (bias ? bias[j] : 0.0f);
+      c[(r0 + r) * c_stride + j] = acc[r * kPanel + (j - p * kPanel)] + (bias ? bias[j] : 0.0f);
 }
 
 // The epilogue of columns [col_begin, col_end) of every row, after the sums
@@ -103,12 +126,12 @@ inline void drive(WeightType type, size_t m, size_t k, const void* packed, const
                   const Kernels& f32, Tile&& tile) {
   col_end = std::min(col_end, n);
   const size_t pbytes = panel_bytes(type, k);
-  for (size_t p = col_begin / kQuantPanel; p * kQuantPanel < col_end; ++p) {
+  for (size_t p = col_begin / kPanel; p * kPanel < col_end; ++p) {
     const uint8_t* panel = static_cast<const uint8_t*>(packed) + p * pbytes;
-    const size_t jb = std::max(col_begin, p * kQuantPanel), je = std::min(col_end, (p + 1) * kQuantPanel);
+    const size_t jb = std::max(col_begin, p * kPanel), je = std::min(col_end, (p + 1) * kPanel);
     for (size_t r0 = 0; r0 < m; r0 += ROWS) {
       const size_t rows = std::min(ROWS, m - r0);
-      alignas(64) float acc[ROWS * kQuantPanel];
+      alignas(64) float acc[ROWS * kPanel];
       tile(rows, r0, panel, acc);
       store_panel(acc, rows, r0, p, jb, je, bias, c, c_stride);
     }

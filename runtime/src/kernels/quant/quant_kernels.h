@@ -17,9 +17,10 @@ namespace attn {
 // then one int32 per block (the sum of its 32 values), padded to 64 bytes.
 size_t quantized_rows_bytes(size_t m, size_t k);
 
-// Packed weights group the columns of W (its rows) in panels of
-// kQuantPanel; the GEMMs take any column range, and compute whole panels.
-constexpr size_t kQuantPanel = 4;
+// Packed weights group the columns of W (its rows) in panels (4 columns, or
+// 16 for q8 and q4 on x86); kQuantPanel is a multiple of every variant's
+// panel. The GEMMs take any column range, and compute whole panels.
+constexpr size_t kQuantPanel = 16;
 
 struct QuantKernels {
   const char* name;  // the variant: "scalar", "avx2", "avx2-vnni", "avx512-vnni", "neon", "neon-dotprod"

@@ -13,21 +13,21 @@ namespace attn {
 namespace quant {
 
 size_t packed_bytes(WeightType type, size_t n, size_t k) {
-  return (n + kQuantPanel - 1) / kQuantPanel * panel_bytes(type, k);
+  return (n + kPanel - 1) / kPanel * panel_bytes(type, k);
 }
 
 void pack(WeightType type, const void* data, const float* scales, size_t n, size_t k, void* packed, uint8_t q8_xor) {
   check(type != WeightType::F32, ATTN_ERROR_INVALID_ARGUMENT, "quantized kernels: f32 weights have no quantized packing");
   const size_t blocks = quant_blocks(k), bpb = block_data_bytes(type), rec = record_bytes(type);
-  const size_t panels = (n + kQuantPanel - 1) / kQuantPanel;
+  const size_t panels = (n + kPanel - 1) / kPanel;
   auto* out = static_cast<uint8_t*>(packed);
   std::memset(out, 0, packed_bytes(type, n, k));
   const auto* in = static_cast<const uint8_t*>(data);
   for (size_t p = 0; p < panels; ++p)
     for (size_t b = 0; b < blocks; ++b) {
       uint8_t* record = out + (p * blocks + b) * rec;
-      for (size_t j = 0; j < kQuantPanel && p * kQuantPanel + j < n; ++j) {
-        const size_t col = p * kQuantPanel + j;
+      for (size_t j = 0; j < kPanel && p * kPanel + j < n; ++j) {
+        const size_t col = p * kPanel + j;
         uint8_t* dst = record + j * bpb;
         if (type == WeightType::F16) {
           const size_t count = std::min(kQuantBlock, k - b * kQuantBlock);
@@ -42,7 +42,51 @@ void pack(WeightType type, const void* data, const float* scales, size_t n, size
                                                     std::to_string(b * kQuantBlock + i) + " is -128, outside [-127, 127]");
             dst[i] ^= q8_xor;
           }
-        std::memcpy(record + kQuantPanel * bpb + j * 4, &scales[col * blocks + b], 4);
+        std::memcpy(record + kPanel * bpb + j * 4, &scales[col * blocks + b], 4);
+      }
+    }
+}
+
+size_t wide_packed_bytes(WeightType type, size_t n, size_t k) {
+  return (n + kWidePanel - 1) / kWidePanel * wide_panel_bytes(type, k);
+}
+
+void pack_wide(WeightType type, const void* data, const float* scales, size_t n, size_t k, void* packed,
+               uint8_t q8_xor) {
+  check(type == WeightType::Q8 || type == WeightType::Q4, ATTN_ERROR_INVALID_ARGUMENT,
+        "quantized kernels: only q8 and q4 weights have the wide packing");
+  const size_t blocks = quant_blocks(k), bpb = traits_of(type).block_bytes, rec = wide_record_bytes(type);
+  const size_t panels = (n + kWidePanel - 1) / kWidePanel;
+  auto* out = static_cast<uint8_t*>(packed);
+  std::memset(out, 0, wide_packed_bytes(type, n, k));
+  const auto* in = static_cast<const uint8_t*>(data);
+  for (size_t p = 0; p < panels; ++p)
+    for (size_t b = 0; b < blocks; ++b) {
+      uint8_t* record = out + (p * blocks + b) * rec;
+      for (size_t c = 0; c < kWidePanel; ++c) {
+        const size_t col = p * kWidePanel + c;
+        const uint8_t* src = in + (col * blocks + b) * bpb;
+        if (col >= n) {
+          // Zero weights: q8 bytes 0 ^ q8_xor, q4 nibbles 8 (q = 0; scale 0).
+          for (size_t g = 0; g < bpb / 4; ++g)
+            std::memset(record + g * 64 + c * 4, type == WeightType::Q8 ? q8_xor : 0x88, 4);
+          continue;
+        }
+        for (size_t g = 0; g < bpb / 4; ++g)
+          for (size_t i = 0; i < 4; ++i) {
+            uint8_t v = src[4 * g + i];
+            if (type == WeightType::Q8) {
+              if (int8_t(v) == -128)
+                fail(ATTN_ERROR_INVALID_ARGUMENT, "q8 weights: the value at row " + std::to_string(col) +
+                                                      ", column " + std::to_string(b * kQuantBlock + 4 * g + i) +
+                                                      " is -128, outside [-127, 127]");
+              v ^= q8_xor;
+            }
+            // Q4: the file's byte 4g + i already holds elements 4g + i and
+            // 16 + 4g + i in its low and high nibbles.
+            record[g * 64 + c * 4 + i] = v;
+          }
+        std::memcpy(record + bpb * kWidePanel + c * 4, &scales[col * blocks + b], 4);
       }
     }
 }
@@ -71,6 +115,7 @@ size_t quantized_rows_bytes(size_t m, size_t k) { return m * quant::act_row_byte
 namespace {
 
 using quant::act_row;
+using quant::kPanel;
 constexpr size_t kRows = 4;
 
 // One weight of a block record, as a signed integer (q8 packed with no XOR).
@@ -88,18 +133,18 @@ void gemm_q_scalar(const void* qa, size_t m, size_t k, const void* packed, const
                       scalar_kernels(), [&](size_t rows, size_t r0, const uint8_t* panel, float* acc) {
                         for (size_t r = 0; r < rows; ++r) {
                           const quant::ActRow a = act_row(qa, k, r0 + r);
-                          for (size_t j = 0; j < kQuantPanel; ++j) {
+                          for (size_t j = 0; j < kPanel; ++j) {
                             float sum = 0;
                             for (size_t b = 0; b < blocks; ++b) {
                               const uint8_t* record = panel + b * rec;
                               float w_scale;
-                              std::memcpy(&w_scale, record + kQuantPanel * bpb + j * 4, 4);
+                              std::memcpy(&w_scale, record + kPanel * bpb + j * 4, 4);
                               int32_t dot = 0;
                               for (size_t i = 0; i < kQuantBlock; ++i)
                                 dot += int32_t(a.q[b * kQuantBlock + i]) * weight_q(T, record + j * bpb, i);
                               sum += float(dot) * (a.scales[b] * w_scale);
                             }
-                            acc[r * kQuantPanel + j] = sum;
+                            acc[r * kPanel + j] = sum;
                           }
                         }
                       });
@@ -112,7 +157,7 @@ void gemm_f16_scalar(const float* a, size_t a_stride, size_t m, size_t k, const 
   quant::drive<kRows>(WeightType::F16, m, k, packed, bias, epilogue, residual, c, c_stride, n, col_begin, col_end,
                       scalar_kernels(), [&](size_t rows, size_t r0, const uint8_t* panel, float* acc) {
                         for (size_t r = 0; r < rows; ++r)
-                          for (size_t j = 0; j < kQuantPanel; ++j) {
+                          for (size_t j = 0; j < kPanel; ++j) {
                             float sum = 0;
                             for (size_t b = 0; b < blocks; ++b) {
                               const uint8_t* w = panel + b * rec + j * 64;
@@ -122,7 +167,7 @@ void gemm_f16_scalar(const float* a, size_t a_stride, size_t m, size_t k, const 
                                 sum += a[(r0 + r) * a_stride + b * kQuantBlock + i] * f16_to_f32(h);
                               }
                             }
-                            acc[r * kQuantPanel + j] = sum;
+                            acc[r * kPanel + j] = sum;
                           }
                       });
 }
