@@ -23,7 +23,7 @@ Training: float32, AdamW (lr 2e-3, betas 0.9/0.98; weight decay 0.1 on the
 matrices, none on biases, LayerNorms and Super Attention's W_A), GPT-2's
 N(0, 0.02) initialisation, batch 16 x 128 tokens, seed 0. Learning rate: linear
 warm-up over 50 steps, constant, then linear decay to zero over the last
---decay-steps. The defaults (400 steps, 100 of decay: 0.82 M tokens) made the
+--decay-steps. The defaults (900 steps, 200 of decay: 1.84 M tokens) made the
 shipped checkpoints, a short run (see examples/fortunes/README.md).
 
 The constant part of the schedule does not depend on --steps, so with --state DIR
@@ -257,7 +257,7 @@ def train_variants(variants, cfgs, train_stream, valid, steps, decay_steps, out_
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    ap.add_argument("--steps", type=int, default=400)
+    ap.add_argument("--steps", type=int, default=900)
     ap.add_argument("--d-model", type=int, default=192)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--context", type=int, default=128)
@@ -265,7 +265,7 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--weight-decay", type=float, default=0.1)
     ap.add_argument("--eval-every", type=int, default=200, help="0: only at the end")
-    ap.add_argument("--decay-steps", type=int, default=100,
+    ap.add_argument("--decay-steps", type=int, default=200,
                     help="the learning rate falls linearly to zero over the last N steps")
     ap.add_argument("--state", help="where to keep each variant's full training state (resumed from "
                     "if present)")
