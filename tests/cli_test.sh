@@ -156,7 +156,7 @@ full = open('$work/t1', 'rb').read(); cut = open('$work/t3', 'rb').read()[:-1]
 stop = sys.argv[1].encode()
 sys.exit(0 if stop and stop not in cut[21:] and full.startswith(cut) and full[len(cut):].startswith(stop) else 1)" "$stop"
 "$generate" "$work/fort.attnmodel" --prompt "x" -n 100000 >/dev/null 2>"$work/err"
-expect "a run past the context is refused" contains "$work/err" "context of 64"
+expect "a run past the context is refused" contains "$work/err" "context of 128"
 "$generate" "$work/gpt2.attnmodel" --prompt "hi" 2>"$work/err"
 expect "a text prompt needs a tokenizer (exit 1)" test $? -eq 1
 expect "the error says the model has no tokenizer" contains "$work/err" "no tokenizer"

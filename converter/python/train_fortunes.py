@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Train a small GPT on the fortunes Debian ships, in each attention variant.
 
-    /usr/bin/python3 converter/python/train_fortunes.py [--variants ...] [--steps N] [--threads T]
+    /usr/bin/python3 converter/python/train_fortunes.py [--variants ...] [--steps N]
+        [--decay-steps D] [--state DIR] [--threads T] [--d-model D] [--layers N]
+        [--context L] [--batch B] [--lr LR]
 
 Data: every fortune of the `fortunes` and `fortunes-min` packages
 (/usr/share/games/fortunes/*, cookie files: fortunes separated by "%" lines),
@@ -14,15 +16,29 @@ Tokenizer: a byte-level BPE of 2048 tokens trained here on the training split
 Hugging Face writes). GPT-2's own 50257 tokens would make the embedding 25 times
 larger than the rest of this model.
 
-Model: d 128, 4 heads, 4 layers, mlp 512, context 64, gelu_tanh, pre-norm, tied
-embedding (fortunes are short: most fit in 64 tokens). Training: float32, AdamW,
-GPT-2's N(0, 0.02) initialisation, batch 16 x 64 tokens, warm-up then cosine
-learning rate, fixed seeds, --steps steps (default 800: 25-30 minutes with the four variants in parallel
-on a busy 2-core machine).
+Model (defaults): d 192, 6 heads of 32, 4 layers, mlp 768, context 128, gelu_tanh,
+pre-norm, tied embedding (a context of 128 holds one to three fortunes).
+
+Training: float32, AdamW (lr 2e-3, betas 0.9/0.98; weight decay 0.1 on the
+matrices, none on biases, LayerNorms and Super Attention's W_A), GPT-2's
+N(0, 0.02) initialisation, batch 16 x 128 tokens, seed 0. Learning rate: linear
+warm-up over 50 steps, constant, then linear decay to zero over the last
+--decay-steps. The defaults (900 steps, 200 of decay: 1.84 M tokens) made the
+shipped checkpoints, a short run (see examples/fortunes/README.md).
+
+The constant part of the schedule does not depend on --steps, so with --state DIR
+(each variant's model, optimiser and data-order state, saved every --state-every
+steps and resumed from when present) a run can be stopped at a saved step N and
+finished with --steps N+D --decay-steps D: on the same machine and thread count
+the result is bit for bit that of one uninterrupted run with those arguments. The
+variants given train in one process, one step each in turn, so they reach each
+step together. The validation perplexity is logged every --eval-every steps
+(training.json's "curve") for information only: the weights written are the
+last step's.
 
 Writes examples/fortunes/tokenizer/{vocab.json, merges.txt} and, per variant,
 examples/fortunes/<variant>/{config.json, model.safetensors (F16),
-training.json (parameters, validation perplexity, time)}.
+training.json (parameters, validation perplexity, time, curve)}.
 """
 
 import argparse
@@ -47,13 +63,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DEFAULT_OUT = os.path.join(REPO, "examples", "fortunes")
 DATA_DIR = "/usr/share/games/fortunes"
 VOCAB = 2048
-CONTEXT = 64
 
 
-def make_config(variant):
-    return dict(family="gpt", attention=variant, d_model=128, heads=4, layers=4, mlp_dim=512,
-                context=CONTEXT, activation="gelu_tanh", norm_first=True, layer_norm_eps=1e-5,
-                qkv_bias=True, align_bias=True, vocab_size=VOCAB, weight_layout="linear")
+def make_config(variant, d_model=192, layers=4, context=128, head_dim=32):
+    return dict(family="gpt", attention=variant, d_model=d_model, heads=d_model // head_dim,
+                layers=layers, mlp_dim=4 * d_model, context=context, activation="gelu_tanh",
+                norm_first=True, layer_norm_eps=1e-5, qkv_bias=True, align_bias=True,
+                vocab_size=VOCAB, weight_layout="linear")
 
 
 def read_fortunes():
@@ -88,12 +104,12 @@ def token_stream(enc, texts, eos):
     return torch.tensor(ids, dtype=torch.long)
 
 
-def perplexity(model, stream):
+def perplexity(model, stream, context):
     """exp of the mean next-token loss over the stream cut into whole contexts."""
     model.eval()
-    n = (len(stream) - 1) // CONTEXT
-    x = stream[:n * CONTEXT].view(n, CONTEXT)
-    y = stream[1:n * CONTEXT + 1].view(n, CONTEXT)
+    n = (len(stream) - 1) // context
+    x = stream[:n * context].view(n, context)
+    y = stream[1:n * context + 1].view(n, context)
     total = 0.0
     with torch.no_grad():
         for i in range(0, n, 64):
@@ -101,50 +117,159 @@ def perplexity(model, stream):
             total += F.cross_entropy(logits.reshape(-1, VOCAB), y[i:i + 64].reshape(-1),
                                      reduction="sum").item()
     model.train()
-    return math.exp(total / (n * CONTEXT))
+    return math.exp(total / (n * context))
 
 
-def train_variant(variant, train, valid, steps, out_dir, seed=0, batch=16, lr=3e-3):
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    cfg = make_config(variant)
-    model = build_model(cfg)
-    for name, p in model.named_parameters():  # GPT-2's initialisation; W_A keeps its own
-        if p.dim() == 2 and "align" not in name:
-            torch.nn.init.normal_(p, std=0.02)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
-    warmup = steps // 20
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
-    t0 = time.time()
-    for step in range(steps):
-        starts = torch.randint(0, len(train) - CONTEXT - 1, (batch,), generator=gen)
-        x = torch.stack([train[s:s + CONTEXT] for s in starts])
-        y = torch.stack([train[s + 1:s + CONTEXT + 1] for s in starts])
-        loss = F.cross_entropy(model(x).reshape(-1, VOCAB), y.reshape(-1))
-        opt.zero_grad()
+WARMUP = 50
+
+
+def lr_factor(step, steps, decay_steps):
+    """Linear warm-up over WARMUP steps, constant, then linear decay to zero over the
+    last decay_steps: the constant part does not depend on --steps, so a run can be
+    stopped at any step N (--state) and finished with --steps N+D --decay-steps D."""
+    f = min(1.0, (step + 1) / WARMUP)
+    left = steps - step
+    return f * min(1.0, left / decay_steps) if decay_steps else f
+
+
+class Run:
+    """One variant's model, optimiser and data order; step() takes one training step."""
+
+    def __init__(self, variant, cfg, steps, decay_steps, seed=0, batch=16, lr=2e-3, weight_decay=0.1):
+        self.variant, self.cfg, self.steps, self.decay_steps = variant, cfg, steps, decay_steps
+        self.seed, self.lr, self.weight_decay, self.batch = seed, lr, weight_decay, batch
+        torch.manual_seed(seed)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.model = build_model(cfg)
+        decay, no_decay = [], []
+        for name, p in self.model.named_parameters():  # GPT-2's initialisation; W_A keeps its own
+            if p.dim() == 2 and "align" not in name:
+                torch.nn.init.normal_(p, std=0.02)
+                decay.append(p)
+            else:
+                no_decay.append(p)
+        self.opt = torch.optim.AdamW([dict(params=decay, weight_decay=weight_decay),
+                                      dict(params=no_decay, weight_decay=0.0)],
+                                     lr=lr, betas=(0.9, 0.98))
+        self.done = 0  # steps taken
+        self.seconds = 0.0
+        self.curve = []
+
+    def step(self, train):
+        t0 = time.time()
+        for g in self.opt.param_groups:
+            g["lr"] = self.lr * lr_factor(self.done, self.steps, self.decay_steps)
+        context = self.cfg["context"]
+        starts = torch.randint(0, len(train) - context - 1, (self.batch,), generator=self.gen)
+        x = torch.stack([train[s:s + context] for s in starts])
+        y = torch.stack([train[s + 1:s + context + 1] for s in starts])
+        loss = F.cross_entropy(self.model(x).reshape(-1, VOCAB), y.reshape(-1))
+        self.opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        if step % 50 == 0:
-            print("%s step %d loss %.3f (%.0f s)" % (variant, step, loss.item(), time.time() - t0),
-                  flush=True)
-    seconds = time.time() - t0
-    ppl = perplexity(model, valid)
-    export(model, cfg, os.path.join(out_dir, variant), dtype="F16")
-    params = sum(p.numel() for p in model.parameters())
-    attn = cfg["layers"] * attention_param_count(cfg["d_model"], CONTEXT, variant)
-    print("%s: validation perplexity %.2f, %d parameters (%d attention), %.0f s"
-          % (variant, ppl, params, attn, seconds), flush=True)
-    return dict(parameters=params, attention_parameters=attn, valid_perplexity=round(ppl, 3),
-                train_seconds=round(seconds, 1), steps=steps)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.opt.step()
+        self.done += 1
+        self.seconds += time.time() - t0
+        return loss.item()
+
+    def evaluate(self, valid):
+        ppl = perplexity(self.model, valid, self.cfg["context"])
+        self.curve.append(dict(step=self.done, valid_perplexity=round(ppl, 3)))
+        print("%s step %d validation perplexity %.2f" % (self.variant, self.done, ppl), flush=True)
+        return ppl
+
+    def save_state(self, state_dir):
+        os.makedirs(state_dir, exist_ok=True)
+        path = os.path.join(state_dir, self.variant + ".pt")
+        torch.save(dict(done=self.done, seconds=self.seconds, curve=self.curve, cfg=self.cfg,
+                        batch=self.batch, lr=self.lr, weight_decay=self.weight_decay, seed=self.seed,
+                        model=self.model.state_dict(), opt=self.opt.state_dict(),
+                        gen=self.gen.get_state()), path + ".tmp")
+        os.replace(path + ".tmp", path)
+
+    def load_state(self, state_dir):
+        path = os.path.join(state_dir, self.variant + ".pt")
+        if not os.path.exists(path):
+            return False
+        st = torch.load(path)
+        for k in ("cfg", "batch", "lr", "weight_decay", "seed"):
+            if st[k] != getattr(self, k):
+                sys.exit("%s: %s differs from this run's (%r, not %r)" % (path, k, st[k], getattr(self, k)))
+        if st["done"] > self.steps - self.decay_steps:
+            sys.exit("%s: step %d is past the start of this run's decay" % (path, st["done"]))
+        self.model.load_state_dict(st["model"])
+        self.opt.load_state_dict(st["opt"])
+        self.gen.set_state(st["gen"])
+        self.done, self.seconds, self.curve = st["done"], st["seconds"], st["curve"]
+        print("%s: resumed at step %d" % (self.variant, self.done), flush=True)
+        return True
+
+    def result(self, ppl):
+        cfg = self.cfg
+        params = sum(p.numel() for p in self.model.parameters())
+        attn = cfg["layers"] * attention_param_count(cfg["d_model"], cfg["context"], self.variant)
+        return dict(parameters=params, attention_parameters=attn, valid_perplexity=round(ppl, 3),
+                    train_seconds=round(self.seconds, 1), steps=self.done,
+                    decay_steps=self.decay_steps, warmup_steps=WARMUP, batch=self.batch,
+                    lr=self.lr, weight_decay=self.weight_decay, seed=self.seed, curve=self.curve)
+
+
+def train_variants(variants, cfgs, train_stream, valid, steps, decay_steps, out_dir, eval_every,
+                   state_dir, state_every, extra, **kw):
+    """Trains the variants in turn, one step each (so they finish together)."""
+    runs = [Run(v, cfgs[v], steps, decay_steps, **kw) for v in variants]
+    if state_dir:
+        for r in runs:
+            r.load_state(state_dir)
+    if len(set(r.done for r in runs)) > 1:
+        sys.exit("the saved states are at different steps: resume the variants separately")
+    t0 = time.time()
+    start = runs[0].done
+    for step in range(start, steps):
+        if step > start:  # a resumed run evaluated and saved at its first step already
+            if eval_every and step % eval_every == 0:
+                for r in runs:
+                    r.evaluate(valid)
+            if state_dir and state_every and step % state_every == 0:
+                for r in runs:
+                    r.save_state(state_dir)
+        for r in runs:
+            loss = r.step(train_stream)
+            if step % 100 == 0:
+                print("%s step %d loss %.3f (%.0f s)" % (r.variant, step, loss, time.time() - t0),
+                      flush=True)
+    for r in runs:
+        if state_dir and r.done > start:
+            r.save_state(state_dir)
+        ppl = r.evaluate(valid)
+        d = os.path.join(out_dir, r.variant)
+        export(r.model, r.cfg, d, dtype="F16")
+        result = r.result(ppl)
+        result.update(extra)
+        with open(os.path.join(d, "training.json"), "w") as f:
+            json.dump(result, f, indent=2, sort_keys=True)
+            f.write("\n")
+        print("%s: validation perplexity %.2f, %d parameters (%d attention), %.0f s"
+              % (r.variant, ppl, result["parameters"], result["attention_parameters"], r.seconds),
+              flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    ap.add_argument("--steps", type=int, default=800)
+    ap.add_argument("--steps", type=int, default=900)
+    ap.add_argument("--d-model", type=int, default=192)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--context", type=int, default=128)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--weight-decay", type=float, default=0.1)
+    ap.add_argument("--eval-every", type=int, default=200, help="0: only at the end")
+    ap.add_argument("--decay-steps", type=int, default=200,
+                    help="the learning rate falls linearly to zero over the last N steps")
+    ap.add_argument("--state", help="where to keep each variant's full training state (resumed from "
+                    "if present)")
+    ap.add_argument("--state-every", type=int, default=50)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--cache", default="/tmp", help="where the encoded token streams are kept")
@@ -176,12 +301,11 @@ def main():
     print("%d training fortunes (%d tokens), %d held out (%d tokens)"
           % (len(train_texts), len(train), len(valid_texts), len(valid)), flush=True)
 
-    for v in args.variants:
-        result = train_variant(v, train, valid, args.steps, args.out)
-        result.update(train_tokens=len(train), valid_tokens=len(valid))
-        with open(os.path.join(args.out, v, "training.json"), "w") as f:
-            json.dump(result, f, indent=2, sort_keys=True)
-            f.write("\n")
+    cfgs = {v: make_config(v, args.d_model, args.layers, args.context) for v in args.variants}
+    train_variants(args.variants, cfgs, train, valid, args.steps, args.decay_steps, args.out,
+                   args.eval_every, args.state, args.state_every,
+                   dict(train_tokens=len(train), valid_tokens=len(valid)), batch=args.batch,
+                   lr=args.lr, weight_decay=args.weight_decay)
 
 
 if __name__ == "__main__":
