@@ -167,3 +167,15 @@ class OrtRunner:
         except (RuntimeError, BrokenPipeError, ValueError):
             pass
         self.proc.wait(timeout=10)
+
+
+def attn_p50(attn_infer, model, input_npy, iters, threads):
+    """attn-infer --bench on one input at one thread count: (p50 ms, its JSON report)."""
+    cmd = [attn_infer, model, "--bench", "--iters", str(iters), "--threads", str(threads), "--json", "--quiet",
+           "--input", input_npy]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stderr.strip()))
+    j = json.loads(r.stdout)
+    res = [x for x in j["results"] if int(x["threads"]) == threads] or j["results"]
+    return float(res[0]["p50_ms"]), j

@@ -232,14 +232,7 @@ class Prepared:
     # --- timing ---
 
     def time_attn(self, args, threads):
-        cmd = [args.attn_infer, self.attnmodel, "--bench", "--iters", str(self.iters), "--threads", str(threads),
-               "--json", "--quiet", "--input", self.input_npy]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stderr.strip()))
-        j = json.loads(r.stdout)
-        res = [x for x in j["results"] if int(x["threads"]) == threads] or j["results"]
-        return float(res[0]["p50_ms"]), j
+        return bl.attn_p50(args.attn_infer, self.attnmodel, self.input_npy, self.iters, threads)
 
     def time_ort(self, args, threads):
         key = self.ort_session(threads)

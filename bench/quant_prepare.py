@@ -250,14 +250,7 @@ class Prepared:
 
     def time(self, kind, threads):
         if kind.startswith("attn-"):
-            cmd = [self.args.attn_infer, self.attnmodel[kind], "--bench", "--iters", str(self.iters), "--threads",
-                   str(threads), "--json", "--quiet", "--input", self.input_npy]
-            r = subprocess.run(cmd, capture_output=True, text=True)
-            if r.returncode != 0:
-                raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stderr.strip()))
-            j = json.loads(r.stdout)
-            res = [x for x in j["results"] if int(x["threads"]) == threads] or j["results"]
-            return float(res[0]["p50_ms"]), j
+            return bl.attn_p50(self.args.attn_infer, self.attnmodel[kind], self.input_npy, self.iters, threads)
         key = "%s/%s/%s/%d" % (self.name, self.variant, kind, threads)
         r = self.ort.call(cmd="load", key=key, path=self.onnx[kind], threads=threads, dtype=self.dtype)
         self.ort.version = r["version"]

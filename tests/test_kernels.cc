@@ -324,6 +324,34 @@ TEST_CASE("the memory plan never overlaps buffers that live at the same time") {
   }
 }
 
+namespace {
+
+// The double reference of c = epilogue(a · Wᵀ + bias) + residual for both
+// GEMMs (W [n, depth], rows w_stride apart), with each element's error bound:
+// the accumulator's, then the epilogue's slope on it plus its own error, then
+// the residual's add. Appends c's elements to got.
+void dense_reference(const float* a, size_t a_stride, const float* w, size_t w_stride, size_t m, size_t n,
+                     size_t depth, const float* b, attn::Epilogue epilogue, const float* residual, const float* c,
+                     size_t c_stride, std::vector<float>& got, std::vector<double>& want, std::vector<double>& bound) {
+  for (size_t r = 0; r < m; ++r)
+    for (size_t j = 0; j < n; ++j) {
+      double acc = b ? b[j] : 0.0, abs_sum = std::fabs(acc);
+      for (size_t i = 0; i < depth; ++i) {
+        const double p = double(a[r * a_stride + i]) * w[j * w_stride + i];
+        acc += p;
+        abs_sum += std::fabs(p);
+      }
+      double err = bounds::dot_bound(double(depth), abs_sum);
+      bounds::apply_epilogue(epilogue, acc, err);
+      if (residual) acc += residual[r * c_stride + j];
+      want.push_back(acc);
+      bound.push_back(err + (residual ? bounds::add_bound(acc) : 0.0));
+      got.push_back(c[r * c_stride + j]);
+    }
+}
+
+}  // namespace
+
 TEST_CASE("gemm with packed weights, bias, fused activation and residual") {
   std::mt19937 rng(13);
   for (const Kernels* k : paths()) {
@@ -348,22 +376,8 @@ TEST_CASE("gemm with packed weights, bias, fused activation and residual") {
                     panels / 2, panels);
             std::vector<float> got;
             std::vector<double> want, bound;
-            for (size_t r = 0; r < m; ++r)
-              for (size_t j = 0; j < n; ++j) {
-                double acc = b ? b[j] : 0.0, abs_sum = std::fabs(acc);
-                for (size_t i = 0; i < depth; ++i) {
-                  acc += double(a[r * a_stride + i]) * w[j * depth + i];
-                  abs_sum += std::fabs(double(a[r * a_stride + i]) * w[j * depth + i]);
-                }
-                // The accumulator's error, then the epilogue's slope on it
-                // plus the epilogue's own error, then the residual's add.
-                double err = bounds::dot_bound(double(depth), abs_sum);
-                bounds::apply_epilogue(epilogue, acc, err);
-                if (residual) acc += residual[r * c_stride + j];
-                want.push_back(acc);
-                bound.push_back(err + (residual ? bounds::add_bound(acc) : 0.0));
-                got.push_back(c[r * c_stride + j]);
-              }
+            dense_reference(a.data(), a_stride, w.data(), depth, m, n, depth, b, epilogue, residual, c.data(),
+                            c_stride, got, want, bound);
             check_within("gemm", k,
                          sizes({{"m", m}, {"n", n}, {"depth", depth}, {"epilogue", e}, {"residual", residual != nullptr}}),
                          got, want, bound);
@@ -409,21 +423,8 @@ TEST_CASE("gemm on weights in place, bias, fused activation and residual") {
             k->gemm_nt(a.data(), a_stride, m, depth, w, w_stride, b, epilogue, residual, c.data(), c_stride, split, n);
             std::vector<float> got;
             std::vector<double> want, bound;
-            for (size_t r = 0; r < m; ++r)
-              for (size_t j = 0; j < n; ++j) {
-                double acc = b ? b[j] : 0.0, abs_sum = std::fabs(acc);
-                for (size_t i = 0; i < depth; ++i) {
-                  const double p = double(a[r * a_stride + i]) * w[j * w_stride + i];
-                  acc += p;
-                  abs_sum += std::fabs(p);
-                }
-                double err = bounds::dot_bound(double(depth), abs_sum);
-                bounds::apply_epilogue(epilogue, acc, err);
-                if (residual) acc += residual[r * c_stride + j];
-                want.push_back(acc);
-                bound.push_back(err + (residual ? bounds::add_bound(acc) : 0.0));
-                got.push_back(c[r * c_stride + j]);
-              }
+            dense_reference(a.data(), a_stride, w, w_stride, m, n, depth, b, epilogue, residual, c.data(), c_stride,
+                            got, want, bound);
             check_within("gemm_nt", k,
                          sizes({{"m", m}, {"n", n}, {"depth", depth}, {"epilogue", e}, {"bias", b != nullptr},
                                 {"residual", residual != nullptr}}),
