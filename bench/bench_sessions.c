@@ -2,9 +2,11 @@
  * Start-up and memory of sessions on one model, through the public C API:
  * the load time, each session's creation time, and the process's resident
  * and peak resident memory (/proc/self/status) after loading, after each
- * session is created and after each has run a whole context once.
+ * session is created and after each has run a whole context once; or, with
+ * TOKENS (a gpt model), after each has generated: decoded a prompt of TOKENS
+ * ids through the cache, then 32 tokens one at a time.
  *
- *   bench_sessions MODEL.attnmodel [THREADS]     prints one JSON object
+ *   bench_sessions MODEL.attnmodel [THREADS [TOKENS]]     prints one JSON object
  */
 #include <attn/attn.h>
 #include <stdio.h>
@@ -60,11 +62,30 @@ static void run_once(attn_model* model, attn_session* session) {
   free(data);
 }
 
+/* The generation workload: a prompt of `tokens` ids, then 32 tokens one at a time. */
+static void generate(attn_session* session, size_t tokens) {
+  int32_t* ids = malloc(tokens * sizeof(int32_t));
+  if (!ids) exit(1);
+  for (size_t i = 0; i < tokens; ++i) ids[i] = (int32_t)(i % 100 + 1);
+  check(attn_session_reset(session), "reset");
+  check(attn_session_decode(session, ids, tokens), "decode the prompt");
+  for (int i = 0; i < 32; ++i) check(attn_session_decode(session, &ids[i % tokens], 1), "decode a token");
+  free(ids);
+}
+
+static size_t workload_tokens = 0; /* 0: a whole-context run */
+
+static void work(attn_model* model, attn_session* session) {
+  if (workload_tokens) generate(session, workload_tokens);
+  else run_once(model, session);
+}
+
 int main(int argc, char** argv) {
-  if (argc < 2 || argc > 3) {
-    fprintf(stderr, "usage: bench_sessions MODEL.attnmodel [THREADS]\n");
+  if (argc < 2 || argc > 4) {
+    fprintf(stderr, "usage: bench_sessions MODEL.attnmodel [THREADS [TOKENS]]\n");
     return 2;
   }
+  if (argc == 4) workload_tokens = (size_t)atol(argv[3]);
   struct stat st;
   if (stat(argv[1], &st) != 0) {
     fprintf(stderr, "bench_sessions: cannot stat %s\n", argv[1]);
@@ -88,7 +109,7 @@ int main(int argc, char** argv) {
   check(attn_session_create(model, &options, &first), "first session");
   const double first_ms = now_ms() - t0, first_cpu_ms = cpu_ms() - c0;
   const double rss_first = status_mib("VmRSS:"), hwm_first = status_mib("VmHWM:");
-  run_once(model, first);
+  work(model, first);
   const double rss_first_run = status_mib("VmRSS:"), hwm_first_run = status_mib("VmHWM:");
 
   attn_session* second;
@@ -97,15 +118,16 @@ int main(int argc, char** argv) {
   check(attn_session_create(model, &options, &second), "second session");
   const double second_ms = now_ms() - t0, second_cpu_ms = cpu_ms() - c0;
   const double rss_second = status_mib("VmRSS:");
-  run_once(model, second);
+  work(model, second);
   const double rss_second_run = status_mib("VmRSS:");
 
-  printf("{\"model\": \"%s\", \"attn_version\": \"%s\", \"kernel_path\": \"%s\", \"threads\": %u,\n"
+  printf("{\"model\": \"%s\", \"attn_version\": \"%s\", \"kernel_path\": \"%s\", \"threads\": %u, \"workload\": \"%s\",\n"
          " \"file_mib\": %.1f, \"rss_start_mib\": %.1f, \"load_ms\": %.2f, \"rss_after_load_mib\": %.1f,\n"
          " \"first_session_ms\": %.1f, \"first_session_cpu_ms\": %.1f, \"rss_after_first_mib\": %.1f, \"peak_rss_after_first_mib\": %.1f,\n"
          " \"rss_after_first_run_mib\": %.1f, \"peak_rss_after_first_run_mib\": %.1f,\n"
          " \"second_session_ms\": %.1f, \"second_session_cpu_ms\": %.1f, \"second_session_adds_mib\": %.1f, \"second_session_adds_after_run_mib\": %.1f}\n",
-         argv[1], attn_version(), attn_kernel_path(), options.threads, file_mib, rss_start, load_ms, rss_load,
+         argv[1], attn_version(), attn_kernel_path(), options.threads,
+         workload_tokens ? "generate" : "whole context", file_mib, rss_start, load_ms, rss_load,
          first_ms, first_cpu_ms, rss_first, hwm_first, rss_first_run, hwm_first_run, second_ms, second_cpu_ms,
          rss_second - rss_first_run,
          rss_second_run - rss_first_run);
