@@ -128,9 +128,12 @@ TEST_CASE("runs of f16, q8 and q4 models allocate nothing either") {
       }
 }
 
-TEST_CASE("f32 weights packed and in place allocate nothing either") {
+TEST_CASE("f32 weights packed, in place and on XNNPACK allocate nothing either") {
+  std::vector<uint32_t> backends = {ATTN_DENSE_GEMM_PACKED, ATTN_DENSE_GEMM_IN_PLACE};
+  // (On x86 AUTO runs every layer on the own GEMM: XNNPACK is forced here.)
+  if (ATTN_TEST_WITH_XNNPACK) backends.push_back(ATTN_DENSE_XNNPACK);
   for (const char* fixture : {"vit-super-cls-postnorm", "gpt-super"})
-    for (uint32_t dense : {ATTN_DENSE_GEMM_PACKED, ATTN_DENSE_GEMM_IN_PLACE})
+    for (uint32_t dense : backends)
       for (uint32_t threads : {1u, 2u}) {
         CAPTURE(std::string(fixture));
         CAPTURE(dense);
@@ -149,7 +152,9 @@ TEST_CASE("the counter sees allocations") {
 }
 
 TEST_CASE("decoding through the cache allocates nothing") {
-  for (uint32_t dense : {ATTN_DENSE_AUTO, ATTN_DENSE_GEMM_PACKED, ATTN_DENSE_GEMM_IN_PLACE}) {
+  std::vector<uint32_t> backends = {ATTN_DENSE_AUTO, ATTN_DENSE_GEMM_PACKED, ATTN_DENSE_GEMM_IN_PLACE};
+  if (ATTN_TEST_WITH_XNNPACK) backends.push_back(ATTN_DENSE_XNNPACK);
+  for (uint32_t dense : backends) {
     for (uint32_t threads : {1u, 2u}) {
       CAPTURE(dense);
       attn::test::Loaded m(attn::test::convert_fixture("gpt-super"), threads, dense);

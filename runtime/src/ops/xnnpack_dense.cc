@@ -13,10 +13,12 @@ namespace attn {
 
 namespace {
 
-void check_xnn(xnn_status status, const std::string& what) {
+// `what` is a C string: runs call this, and a std::string of the message
+// would be a heap allocation per call.
+void check_xnn(xnn_status status, const char* what) {
   if (status == xnn_status_success) return;
-  if (status == xnn_status_out_of_memory) fail(ATTN_ERROR_OUT_OF_MEMORY, what + ": out of memory");
-  fail(ATTN_ERROR_INTERNAL, what + " failed with XNNPACK status " + std::to_string(status));
+  if (status == xnn_status_out_of_memory) fail(ATTN_ERROR_OUT_OF_MEMORY, std::string(what) + ": out of memory");
+  fail(ATTN_ERROR_INTERNAL, std::string(what) + " failed with XNNPACK status " + std::to_string(status));
 }
 
 }  // namespace
@@ -56,7 +58,7 @@ void XnnpackDense::create(const float* w, const float* bias, size_t in, size_t o
   const float lo = relu ? 0.0f : -std::numeric_limits<float>::infinity();
   check_xnn(xnn_create_fully_connected_nc_f32(in, out, in, out, w, bias, lo, std::numeric_limits<float>::infinity(),
                                               0, &op_),
-            "packing tensor '" + tensor + "'");
+            ("packing tensor '" + tensor + "'").c_str());
 }
 
 void XnnpackDense::run(Executor& exec, size_t rows, const float* in, float* out) {
