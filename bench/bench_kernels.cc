@@ -10,6 +10,7 @@
 // gelu_tanh 9 per element.
 //
 //   build-bench/bench/bench_kernels --benchmark_filter=attention/
+//   build-bench/bench/bench_kernels --benchmark_filter=attention_decode/
 //   build-bench/bench/bench_kernels --benchmark_format=json > kernels.json
 
 #include <benchmark/benchmark.h>
@@ -78,18 +79,6 @@ std::string shape_suffix(const AttentionShape& s) {
 
 size_t pairs(size_t n, bool causal) { return causal ? n * (n + 1) / 2 : n * n; }
 
-// attention_head's scratch: `scratch` (attention_scratch_floats(n, dim), 64-byte
-// aligned) in newer kernel tables, `scores` (n floats) in older ones; the
-// buffer below serves both.
-template <class A>
-auto set_scratch(A& a, float* p, int) -> decltype(a.scratch = p, void()) {
-  a.scratch = p;
-}
-template <class A>
-auto set_scratch(A& a, float* p, long) -> decltype(a.scores = p, void()) {
-  a.scores = p;
-}
-
 struct AlignedFloats {
   float* p = nullptr;
   explicit AlignedFloats(size_t count) {
@@ -114,7 +103,7 @@ struct AttentionBuffers {
   AlignedFloats scratch;
 
   AttentionBuffers(const AttentionShape& s, const std::string& v)
-      : n(s.n), d(s.d), h(s.h), variant(v), scratch(attn::attention_scratch_floats(s.n, s.d)) {
+      : n(s.n), d(s.d), h(s.h), variant(v), scratch(s.h * attn::attention_scratch_floats(s.n, s.d)) {
     proj = v == "standard" ? 3 : v == "optimized" ? 2 : 1;
     x = random_vector(n * d, 1.0f, 1);
     qkv = random_vector(n * d * proj, 1.0f, 2);
@@ -159,18 +148,9 @@ struct AttentionBuffers {
     a.scale = 1.0f / std::sqrt(float(dk));
     a.causal = causal;
     a.key_masked = nullptr;
-    set_scratch(a, scratch.p, 0);
-    const float* q0 = a.q;
-    const float* k0 = a.k;
-    const float* v0 = a.v;
-    float* o0 = a.out;
-    for (size_t i = 0; i < h; ++i) {
-      a.q = q0 + i * dk;
-      a.k = k0 + i * dk;
-      a.v = v0 + i * dk;
-      a.out = o0 + i * dk;
-      kern.attention_head(a);
-    }
+    a.scratch = scratch.p;
+    a.heads = h;
+    kern.attention_heads(a);
   }
 };
 
@@ -191,7 +171,7 @@ void bm_attention_core(benchmark::State& state, const Kernels* kern, AttentionSh
   set_flops(state, attention_core_flops(s, variant, s.d / s.h));
 }
 
-// Softmax lives inside attention_head; with a head width of 1 the two products
+// Softmax lives inside attention_heads; with a head width of 1 the two products
 // are one multiply-add per score, so the time is that of the scale, max, exp,
 // sum and normalise passes over the n x n scores.
 void bm_softmax(benchmark::State& state, const Kernels* kern, AttentionShape s) {
@@ -213,6 +193,38 @@ void bm_token_mix(benchmark::State& state, const Kernels* kern, AttentionShape s
     benchmark::ClobberMemory();
   }
   set_flops(state, 2.0 * double(pairs(s.n, s.causal)) * double(s.d) + double(s.n * s.d));
+}
+
+// One decoding step's attention at GPT-2's shape (12 heads × 64) against a
+// cache of `positions` rows, over 24 layers' caches in turn ([1024, 768] keys
+// then values each, 144 MiB in all) so that each call reads its cache from
+// memory, as decoding a whole model does. Counter: cache bytes read per
+// second (keys and values of the positions seen), against bench_peak's
+// read bandwidth.
+void bm_attention_decode(benchmark::State& state, const Kernels* kern, size_t positions) {
+  constexpr size_t kLayers = 24, kMaxTokens = 1024, kHeads = 12, kDim = 64, kWidth = kHeads * kDim;
+  const std::vector<float> cache = random_vector(kLayers * 2 * kMaxTokens * kWidth, 1.0f, 5);
+  const std::vector<float> q = random_vector(kWidth, 1.0f, 6);
+  std::vector<float> out(kWidth);
+  AlignedFloats scratch(kHeads * attn::attention_scratch_floats(kMaxTokens, kDim));
+  AttentionHeadArgs a{};
+  a.q = q.data(), a.out = out.data();
+  a.q_stride = a.k_stride = a.v_stride = a.out_stride = kWidth;
+  a.n = positions, a.row_begin = 0, a.row_end = 1, a.q_offset = positions - 1;
+  a.dim = kDim, a.scale = 0.125f, a.causal = true, a.key_masked = nullptr;
+  a.scratch = scratch.p, a.heads = kHeads;
+  size_t layer = 0;
+  for (auto _ : state) {
+    a.k = cache.data() + layer * 2 * kMaxTokens * kWidth;
+    a.v = a.k + kMaxTokens * kWidth;
+    kern->attention_heads(a);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+    layer = (layer + 1) % kLayers;
+  }
+  state.counters["cache"] = benchmark::Counter(double(2 * positions * kWidth * sizeof(float)),
+                                               benchmark::Counter::kIsIterationInvariantRate,
+                                               benchmark::Counter::OneK::kIs1024);
 }
 
 // --- XNNPACK --------------------------------------------------------------
@@ -410,6 +422,9 @@ void register_all() {
         benchmark::RegisterBenchmark(("softmax/" + path + "/" + shape_suffix(s)).c_str(), bm_softmax, k, s);
     for (const auto& s : shapes)
       benchmark::RegisterBenchmark(("token_mix/" + path + "/" + shape_suffix(s)).c_str(), bm_token_mix, k, s);
+    for (size_t positions : {128, 512, 1024})
+      benchmark::RegisterBenchmark(("attention_decode/" + path + "/gpt2/positions:" + std::to_string(positions)).c_str(),
+                                   bm_attention_decode, k, positions);
     for (const auto& s : shapes)
       if (std::string(s.name) != "sweepL" && std::string(s.name) != "sweepd")
         for (const char* v : kVariants)

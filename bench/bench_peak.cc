@@ -4,6 +4,11 @@
 // is the ceiling for the dense layers' GFLOP/s in bench_kernels and
 // bench_models. With two threads each runs its own loop (threads:2).
 //
+// Also the read bandwidth of one core from memory: a streaming sum over a
+// buffer far larger than the last-level cache. Decoding one token of a large
+// model reads every weight once, so weight bytes per token divided by this
+// figure is decode's floor (docs/kernels.md, bench/RESULTS.md).
+//
 //   build-bench/bench/bench_peak
 
 #include <benchmark/benchmark.h>
@@ -13,6 +18,8 @@
 #endif
 
 #include <cstdint>
+#include <cstring>
+#include <memory>
 
 namespace {
 
@@ -94,6 +101,48 @@ BENCHMARK(bm_fma_avx512)->Name("peak/fma/avx512");
 BENCHMARK(bm_fma_avx512)->Name("peak/fma/avx512")->ThreadRange(1, 2)->UseRealTime();
 
 #endif
+
+// 1 GiB: 30 times a 32 MiB L3, so nearly every line comes from memory.
+constexpr size_t kStreamBytes = size_t(1) << 30;
+
+// Four independent sums of 64-byte vectors (one AVX-512 register, or four
+// SSE/NEON registers where the target has no wider ones): loads outrun one
+// core's memory bandwidth several times over, so the loop measures memory.
+typedef uint64_t Words64 __attribute__((vector_size(64)));
+
+#define ATTN_STREAM_SUM_BODY                                                            \
+  Words64 s0 = {}, s1 = {}, s2 = {}, s3 = {};                                           \
+  for (size_t i = 0; i + 4 <= count; i += 4) {                                          \
+    s0 += lines[i];                                                                     \
+    s1 += lines[i + 1];                                                                 \
+    s2 += lines[i + 2];                                                                 \
+    s3 += lines[i + 3];                                                                 \
+  }                                                                                     \
+  const Words64 s = (s0 + s1) + (s2 + s3);                                              \
+  return s[0] ^ s[1] ^ s[2] ^ s[3] ^ s[4] ^ s[5] ^ s[6] ^ s[7];
+
+uint64_t stream_sum(const Words64* lines, size_t count) { ATTN_STREAM_SUM_BODY }
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) uint64_t stream_sum_avx512(const Words64* lines,
+                                                              size_t count) {
+  ATTN_STREAM_SUM_BODY
+}
+#endif
+
+void bm_read_bandwidth(benchmark::State& state) {
+  const size_t count = kStreamBytes / sizeof(Words64);
+  std::unique_ptr<Words64[]> lines(new Words64[count]);
+  std::memset(lines.get(), 1, kStreamBytes);  // touch every page before timing
+  auto sum = stream_sum;
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx512f")) sum = stream_sum_avx512;
+#endif
+  for (auto _ : state) benchmark::DoNotOptimize(sum(lines.get(), count));
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(kStreamBytes));
+}
+
+BENCHMARK(bm_read_bandwidth)->Name("peak/read_bandwidth")->UseRealTime()->MinTime(2.0);
 
 }  // namespace
 

@@ -106,73 +106,84 @@ TEST_CASE("the scalar path is always there, and one path is chosen") {
   CHECK(attn::kernels().path != nullptr);
 }
 
-TEST_CASE("attention head") {
+// Heads side by side in every row, as the runtime lays them out: one head, and
+// three (few query rows then read each key row across the heads at once).
+TEST_CASE("attention heads") {
   std::mt19937 rng(7);
   for (const Kernels* k : paths()) {
-    for (size_t n : {1, 2, 7, 17, 64, 129}) {
-      for (size_t dim : {1, 3, 8, 16, 33}) {
-        // V rows dim·2 floats apart, and 1 KiB apart (crowding a few L1 sets:
-        // the x86 paths then read a packed copy of V).
-        for (int mode = 0; mode < 8; ++mode) {  // mode % 4: plain, causal, padding mask, causal after a cache
-          const bool causal = mode % 4 == 1 || mode % 4 == 3;
-          const size_t queries = mode % 4 == 3 ? std::min<size_t>(n, 3) : n;
-          const size_t q_offset = n - queries;
-          const size_t qs = dim * 3 + 1, ks = dim + 2, vs = mode < 4 ? dim * 2 : 256, os = dim + 5;  // q, k, out: odd strides
-          auto q = random_vector(queries * qs, rng), kk = random_vector(n * ks, rng), v = random_vector(n * vs, rng);
-          std::vector<uint8_t> masked(n, 0);
-          if (mode % 4 == 2)
-            for (size_t s = 0; s < n; s += 3) masked[s] = s + 1 < n;  // never every key
-          // The scratch is followed by guard floats that the kernel must leave alone.
-          const size_t scratch_floats = attn::attention_scratch_floats(n, dim), guard = 64;
-          std::vector<float> out(queries * os, 0.0f), scratch(scratch_floats + guard, 12345.0f);
-          const float scale = 1.0f / std::sqrt(float(dim));
-          attn::AttentionHeadArgs a{q.data(), kk.data(), v.data(), out.data(), qs, ks, vs, os, n, 0, queries / 3,
-                                    q_offset, dim, scale, causal, mode % 4 == 2 ? masked.data() : nullptr, scratch.data()};
-          k->attention_head(a);  // in two row ranges, as threads would
-          a.row_begin = queries / 3;
-          a.row_end = queries;
-          k->attention_head(a);
-          std::vector<float> got;
-          std::vector<double> want, bound;
-          for (size_t t = 0; t < queries; ++t) {
-            std::vector<double> w(n, 0.0), eta(n, 0.0);
-            double max = -INFINITY, sum = 0;
-            const size_t keys = causal ? t + q_offset + 1 : n;
-            for (size_t s = 0; s < keys; ++s) {
-              if (masked[s]) continue;
-              double dot = 0, abs_dot = 0;
-              for (size_t c = 0; c < dim; ++c) {
-                dot += double(q[t * qs + c]) * kk[s * ks + c];
-                abs_dot += std::fabs(double(q[t * qs + c]) * kk[s * ks + c]);
+    for (size_t heads : {1, 3}) {
+      for (size_t n : {1, 2, 7, 17, 64, 129}) {
+        for (size_t dim : {1, 3, 8, 16, 33}) {
+          // V rows width·2 floats apart, and 1 KiB apart (crowding a few L1
+          // sets: the x86 paths then read a packed copy of V).
+          for (int mode = 0; mode < 8; ++mode) {  // mode % 4: plain, causal, padding mask, causal after a cache
+            const bool causal = mode % 4 == 1 || mode % 4 == 3;
+            const size_t queries = mode % 4 == 3 ? std::min<size_t>(n, 3) : n;
+            const size_t q_offset = n - queries, width = heads * dim;
+            const size_t qs = width * 3 + 1, ks = width + 2, vs = mode < 4 ? width * 2 : 256, os = width + 5;  // odd strides
+            auto q = random_vector(queries * qs, rng), kk = random_vector(n * ks, rng), v = random_vector(n * vs, rng);
+            std::vector<uint8_t> masked(n, 0);
+            if (mode % 4 == 2)
+              for (size_t s = 0; s < n; s += 3) masked[s] = s + 1 < n;  // never every key
+            // The scratch is followed by guard floats that the kernel must leave alone.
+            const size_t scratch_floats = heads * attn::attention_scratch_floats(n, dim), guard = 64;
+            std::vector<float> out(queries * os, 0.0f), scratch(scratch_floats + guard, 12345.0f);
+            const float scale = 1.0f / std::sqrt(float(dim));
+            attn::AttentionHeadArgs a{q.data(), kk.data(), v.data(), out.data(), qs, ks, vs, os, n, 0, queries / 3,
+                                      q_offset, dim, scale, causal, mode % 4 == 2 ? masked.data() : nullptr,
+                                      scratch.data(), heads};
+            k->attention_heads(a);  // in two row ranges, as threads would
+            a.row_begin = queries / 3;
+            a.row_end = queries;
+            k->attention_heads(a);
+            std::vector<float> got;
+            std::vector<double> want, bound;
+            for (size_t h = 0; h < heads; ++h) {
+              for (size_t t = 0; t < queries; ++t) {
+                const float* qt = q.data() + t * qs + h * dim;
+                std::vector<double> w(n, 0.0), eta(n, 0.0);
+                double max = -INFINITY, sum = 0;
+                const size_t keys = causal ? t + q_offset + 1 : n;
+                for (size_t s = 0; s < keys; ++s) {
+                  if (masked[s]) continue;
+                  double dot = 0, abs_dot = 0;
+                  for (size_t c = 0; c < dim; ++c) {
+                    dot += double(qt[c]) * kk[s * ks + h * dim + c];
+                    abs_dot += std::fabs(double(qt[c]) * kk[s * ks + h * dim + c]);
+                  }
+                  w[s] = dot * scale;
+                  eta[s] = scale * bounds::gamma_n(double(dim)) * abs_dot + bounds::kSoftmaxExpError;
+                  max = std::max(max, w[s]);
+                }
+                for (size_t s = 0; s < keys; ++s) {
+                  if (masked[s]) continue;
+                  eta[s] += 2 * bounds::kUnitRoundoff * std::fabs(w[s] - max);
+                  w[s] = std::exp(w[s] - max);
+                  sum += w[s];
+                }
+                for (size_t c = 0; c < dim; ++c) {
+                  const size_t col = h * dim + c;
+                  double acc = 0;
+                  for (size_t s = 0; s < keys; ++s)
+                    if (!masked[s]) acc += w[s] * v[s * vs + col];
+                  const double o = acc / sum;
+                  bounds::AttentionOutputBound b;
+                  for (size_t s = 0; s < keys; ++s) {
+                    if (masked[s]) continue;
+                    b.weighted_spread += w[s] / sum * eta[s] * std::fabs(v[s * vs + col] - o);
+                    b.weighted_abs += w[s] / sum * std::fabs(v[s * vs + col]);
+                  }
+                  want.push_back(o);
+                  bound.push_back(b.finish(keys, o));
+                  got.push_back(out[t * os + col]);
+                }
               }
-              w[s] = dot * scale;
-              eta[s] = scale * bounds::gamma_n(double(dim)) * abs_dot + bounds::kSoftmaxExpError;
-              max = std::max(max, w[s]);
             }
-            for (size_t s = 0; s < keys; ++s) {
-              if (masked[s]) continue;
-              eta[s] += 2 * bounds::kUnitRoundoff * std::fabs(w[s] - max);
-              w[s] = std::exp(w[s] - max);
-              sum += w[s];
-            }
-            for (size_t c = 0; c < dim; ++c) {
-              double acc = 0;
-              for (size_t s = 0; s < keys; ++s)
-                if (!masked[s]) acc += w[s] * v[s * vs + c];
-              const double o = acc / sum;
-              bounds::AttentionOutputBound b;
-              for (size_t s = 0; s < keys; ++s) {
-                if (masked[s]) continue;
-                b.weighted_spread += w[s] / sum * eta[s] * std::fabs(v[s * vs + c] - o);
-                b.weighted_abs += w[s] / sum * std::fabs(v[s * vs + c]);
-              }
-              want.push_back(o);
-              bound.push_back(b.finish(keys, o));
-              got.push_back(out[t * os + c]);
-            }
+            check_within("attention_heads", k, sizes({{"heads", heads}, {"n", n}, {"dim", dim}, {"mode", mode}}), got,
+                         want, bound);
+            for (size_t i = scratch_floats; i < scratch.size(); ++i)
+              REQUIRE_MESSAGE(scratch[i] == 12345.0f, "scratch overrun");
           }
-          check_within("attention_head", k, sizes({{"n", n}, {"dim", dim}, {"mode", mode}}), got, want, bound);
-          for (size_t i = scratch_floats; i < scratch.size(); ++i) REQUIRE_MESSAGE(scratch[i] == 12345.0f, "scratch overrun");
         }
       }
     }

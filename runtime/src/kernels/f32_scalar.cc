@@ -74,6 +74,10 @@ void attention_head(const AttentionHeadArgs& a) {
   }
 }
 
+void attention_heads(const AttentionHeadArgs& heads) {
+  for (size_t h = 0; h < heads.heads; ++h) attention_head(head_range(heads, h, 1));
+}
+
 void token_mix(const float* w, size_t w_stride, const float* bias, const float* x, float* y, size_t n,
                size_t row_begin, size_t row_end, size_t cols, bool causal) {
   for (size_t t = row_begin; t < row_end; ++t) {
@@ -115,7 +119,7 @@ const Kernels& scalar_kernels() {
     k.gelu = gelu;
     k.gelu_tanh = gelu_tanh;
     k.add = add;
-    k.attention_head = attention_head;
+    k.attention_heads = attention_heads;
     k.token_mix = token_mix;
     k.gemm_nt_columns = 1;
     k.gemm_nt = gemm_nt;

@@ -8,9 +8,10 @@
 
 namespace attn {
 
-// One attention head: out[t] = softmax(scale · q[t]·k[s] + mask) · v[s]. When
-// causal, query row t sees keys s ≤ t + q_offset (decoding after a cache).
-// Rows are `*_stride` floats apart; each row has `dim` floats.
+// Attention heads side by side: for each head h, out[t] = softmax(scale ·
+// q[t]·k[s] + mask) · v[s] on the h-th `dim` floats of every row of q, k, v
+// and out. When causal, query row t sees keys s ≤ t + q_offset (decoding after
+// a cache). Rows are `*_stride` floats apart.
 struct AttentionHeadArgs {
   const float* q;
   const float* k;
@@ -24,17 +25,29 @@ struct AttentionHeadArgs {
   float scale;
   bool causal;
   const uint8_t* key_masked;  // n flags (1 = padding key), or null
-  float* scratch;             // attention_scratch_floats(n, dim) floats, 64-byte aligned
+  float* scratch;             // heads · attention_scratch_floats(n, dim) floats, 64-byte aligned
+  size_t heads = 1;
 };
 
-// The most query rows a path's attention_head scores at a time.
+// The most query rows a path's attention_heads scores at a time.
 constexpr size_t kMaxAttentionRows = 8;
 
-// The scratch one attention_head call needs: room for Kᵀ, the rows of scores,
-// a row of key-mask terms and a packed copy of V, each padded to 32 floats
-// (two vectors of the widest path).
+// The scratch attention_heads needs per head: room for Kᵀ, the rows of
+// scores, a row of key-mask terms and a packed copy of V, each padded to 32
+// floats (two vectors of the widest path).
 inline size_t attention_scratch_floats(size_t n, size_t dim) {
   return (n + 31) / 32 * 32 * (2 * dim + kMaxAttentionRows + 1);
+}
+
+// Heads [first, first + count) of a, as a call of their own: their columns
+// and their part of the scratch.
+inline AttentionHeadArgs head_range(const AttentionHeadArgs& a, size_t first, size_t count) {
+  AttentionHeadArgs r = a;
+  const size_t offset = first * a.dim;
+  r.q += offset, r.k += offset, r.v += offset, r.out += offset;
+  r.scratch += first * attention_scratch_floats(a.n, a.dim);
+  r.heads = count;
+  return r;
 }
 
 enum class Epilogue { None, Gelu, GeluTanh, Relu };
@@ -47,7 +60,11 @@ struct Kernels {
   void (*gelu)(float* x, size_t count);       // exact (erf)
   void (*gelu_tanh)(float* x, size_t count);  // tanh approximation
   void (*add)(const float* a, const float* b, float* y, size_t count);
-  void (*attention_head)(const AttentionHeadArgs& args);
+  // Many query rows take the heads one at a time (keys transposed, blocks of
+  // rows); a few (decoding) read each key and value row once, across all the
+  // heads, in memory order: the cache then streams from memory instead of
+  // being fetched a head's few lines at a time.
+  void (*attention_heads)(const AttentionHeadArgs& args);
   // Super attention's token mixing, rows [row_begin, row_end) of
   // y[t] = Σ_s w[t, s] x[s] + bias[t] over s < n; w rows are w_stride apart,
   // x and y rows `cols` apart, bias may be null. When causal, w must be zero

@@ -40,21 +40,17 @@ struct AttentionRows {
   }
 };
 
+// Heads in `groups` equal ranges, one range per item: one range on a single
+// thread, so that decoding reads each cached row across every head.
 struct HeadTask {
   const Kernels* kernels;
-  AttentionHeadArgs base;
-  float* scratch;
-  size_t scratch_per_head;
-  static void run(void* context, size_t head) {
+  AttentionHeadArgs all;
+  size_t groups;
+  static void run(void* context, size_t group) {
     auto* task = static_cast<HeadTask*>(context);
-    AttentionHeadArgs a = task->base;
-    const size_t offset = head * a.dim;
-    a.q += offset;
-    a.k += offset;
-    a.v += offset;
-    a.out += offset;
-    a.scratch = task->scratch + head * task->scratch_per_head;
-    task->kernels->attention_head(a);
+    const size_t heads = task->all.heads, first = group * heads / task->groups;
+    const size_t end = (group + 1) * heads / task->groups;
+    task->kernels->attention_heads(head_range(task->all, first, end - first));
   }
 };
 
@@ -70,8 +66,7 @@ struct AttentionOp::Heads {
   size_t keys_count, queries, q_offset;
   bool causal;
   const uint8_t* key_masked;
-  float* scratch;
-  size_t scratch_per_head;
+  float* scratch;  // heads × attention_scratch_floats(keys_count, head_dim) floats
 };
 
 AttentionOp::AttentionOp(const OpInfo& op)
@@ -104,8 +99,7 @@ void AttentionOp::prepare(const PrepareContext& context) {
 }
 
 void AttentionOp::run_heads(Executor& exec, const Heads& h) const {
-  HeadTask task{&exec.kernels(), {}, h.scratch, h.scratch_per_head};
-  AttentionHeadArgs& a = task.base;
+  AttentionHeadArgs a;
   a.q = h.q, a.q_stride = h.q_stride;
   a.k = h.keys.data, a.k_stride = h.keys.stride;
   a.v = h.values.data, a.v_stride = h.values.stride;
@@ -117,9 +111,13 @@ void AttentionOp::run_heads(Executor& exec, const Heads& h) const {
   a.scale = op_.scale;
   a.causal = h.causal;
   a.key_masked = h.key_masked;
+  a.scratch = h.scratch;
+  a.heads = size_t(op_.heads);
   exec.timed(ATTN_OP_CLASS_ATTENTION, [&] {
     const double flops = 4.0 * double(h.keys_count) * double(h.queries) * double(d_);
-    exec.for_each(exec.parallel(flops), &HeadTask::run, &task, size_t(op_.heads));
+    const bool parallel = exec.parallel(flops);
+    HeadTask task{&exec.kernels(), a, parallel ? std::min(a.heads, exec.threads()) : 1};
+    exec.for_each(parallel, &HeadTask::run, &task, task.groups);
   });
 }
 
@@ -149,7 +147,7 @@ void AttentionOp::run(const Model& m, Executor& exec, const RunState& state, con
     }
     const AttentionRows rows{x, proj, mixed, d_, size_t(variant_.projections())};
     run_heads(exec, {proj, rows.proj_stride(), rows.of(variant_.keys), rows.of(variant_.values), heads_out, n, n, 0,
-                     op_.causal, key_masked, b.scratch[2], scratch_per_head});
+                     op_.causal, key_masked, b.scratch[2]});
   }
   output_.run(exec, n, heads_out, b.out, b.residual);
 }
@@ -180,7 +178,7 @@ void AttentionOp::run_cached(const Model& model, Executor& exec, const RunState&
     exec.timed(ATTN_OP_CLASS_ATTENTION,
                [&] { mixing_->run(exec, cache_keys, cache_values, total, first, total, true, nullptr); });
   run_heads(exec, {proj, rows.proj_stride(), {cache_keys, d_}, {cache_values, d_}, heads_out, total, m, first, true,
-                   nullptr, b.scratch[2], attention_scratch_floats(L, size_t(op_.head_dim))});
+                   nullptr, b.scratch[2]});
 }
 
 }  // namespace attn
