@@ -6,6 +6,14 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#if defined(__linux__)
+#include <linux/perf_event.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+#include "convert.h"
 #include "support.h"
 
 namespace {
@@ -139,3 +147,75 @@ TEST_CASE("decoding leaves the input set with set_input as it was") {
   REQUIRE(attn_session_get_output(m.session, 0, again.data(), again.size() * 4) == ATTN_OK);
   CHECK(first == again);
 }
+
+#if defined(__linux__)
+namespace {
+
+// The page faults this thread takes while it is open (the kernel's software
+// event: exceptions only, not the pages a system call faults in for it),
+// or -1 where perf events are not allowed.
+class PageFaultCounter {
+ public:
+  PageFaultCounter() {
+    perf_event_attr attr{};
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.size = sizeof attr;
+    attr.config = PERF_COUNT_SW_PAGE_FAULTS;
+    attr.exclude_kernel = 0;
+    fd_ = int(syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0));
+  }
+  ~PageFaultCounter() {
+    if (fd_ >= 0) close(fd_);
+  }
+  long long count() const {
+    long long n = -1;
+    if (fd_ < 0 || read(fd_, &n, sizeof n) != sizeof n) return -1;
+    return n;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// Whether this kernel has MADV_POPULATE_WRITE (Linux 5.14; 23 in its ABI)
+// and it makes pages resident (an emulator may accept it and do nothing).
+bool kernel_populates() {
+  const size_t bytes = 1 << 16, pages = bytes / size_t(sysconf(_SC_PAGESIZE));
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  std::vector<unsigned char> resident(pages, 0);
+  bool ok = madvise(p, bytes, 23) == 0 && mincore(p, bytes, resident.data()) == 0;
+  for (unsigned char r : resident) ok = ok && (r & 1);
+  munmap(p, bytes);
+  return ok;
+}
+
+}  // namespace
+
+TEST_CASE("decoding makes the cache resident ahead in steps, not a page per token and layer") {
+  if (!kernel_populates()) {
+    MESSAGE("this kernel has no MADV_POPULATE_WRITE: the cache faults in as written");
+    return;
+  }
+  // d 1024: each position's keys, and its values, fill a 4 KiB page in each of the 2 layers.
+  nlohmann::json config = nlohmann::json::parse(attn::test::read_text(attn::test::fixture_dir("gpt-super") + "/config.json"));
+  config["attention"] = "standard";
+  config["d_model"] = 1024, config["heads"] = 8, config["context"] = 512;
+  const auto model = attn::convert::convert_random(config.dump(), "config.json", 3, {});
+  attn::test::Loaded m(model.file);
+  const int32_t id = 5;
+  REQUIRE(attn_session_decode(m.session, &id, 1) == ATTN_OK);  // the arena's pages, the first step
+  const PageFaultCounter counter;
+  const long long before = counter.count();
+  if (before < 0) {
+    MESSAGE("perf events are not allowed here: page faults cannot be counted");
+    return;
+  }
+  for (int t = 1; t < 257; ++t) REQUIRE(attn_session_decode(m.session, &id, 1) == ATTN_OK);
+  const long long faults = counter.count() - before;
+  // Faulted in as written, the 256 positions would take 256 × 2 layers ×
+  // (keys + values) = 1024 faults; made resident 64 positions ahead, none
+  // but the few pages a longer row of attention scores reaches.
+  CHECK_MESSAGE(faults < 64, faults << " page faults in 256 decoding steps");
+}
+#endif

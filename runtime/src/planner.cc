@@ -6,6 +6,11 @@
 #include <cstdlib>
 #include <string>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 #include "error.h"
 #include "memory_plan.h"
 #include "ops/xnnpack_dense.h"
@@ -13,6 +18,16 @@
 namespace attn {
 
 namespace {
+
+#if defined(__linux__)
+// Linux 5.14's MADV_POPULATE_WRITE (its value in the kernel's ABI), for C
+// libraries whose headers predate it.
+#ifdef MADV_POPULATE_WRITE
+constexpr int kPopulateWrite = MADV_POPULATE_WRITE;
+#else
+constexpr int kPopulateWrite = 23;
+#endif
+#endif
 
 // The value that the Add right after op k adds to op k's output, when op k
 // can fold a residual and that Add alone reads its output; -1 otherwise.
@@ -97,22 +112,46 @@ SessionMemory::SessionMemory(const Model& m, const std::vector<std::unique_ptr<O
       if (needs[k].scratch[j]) b.scratch[j] = at(next++);
     for (int v : m.outputs) b.model_output |= op.outputs[0] == v;
   }
-  bind_cache(needs);
+  bind_cache(needs, size_t(m.max_tokens));
 }
 
 // One block for every causal layer's cache, kept across runs.
-void SessionMemory::bind_cache(const std::vector<OpNeeds>& needs) {
+void SessionMemory::bind_cache(const std::vector<OpNeeds>& needs, size_t max_tokens) {
   for (const OpNeeds& n : needs) cache_floats_ += n.cache;
   if (!cache_floats_) return;
   cache_.reset(static_cast<float*>(std::aligned_alloc(64, (cache_floats_ * 4 + 63) / 64 * 64)));
   if (!cache_)
     fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate the decode cache of " + std::to_string(cache_floats_ * 4) + " bytes");
+  max_tokens_ = max_tokens;
   float* next = cache_.get();
   for (size_t k = 0; k < needs.size(); ++k) {
     if (!needs[k].cache) continue;
     buffers_[k].cache = next;
+    const size_t region = max_tokens * needs[k].cache_row;
+    for (size_t r = 0; region && r < needs[k].cache / region; ++r)
+      cache_regions_.push_back({next + r * region, needs[k].cache_row});
     next += needs[k].cache;
   }
+}
+
+void SessionMemory::reserve_cache(size_t positions) {
+  if (positions <= cache_reserved_ || !populate_works_) return;
+  const size_t target = std::min(max_tokens_, (positions + kCacheStep - 1) / kCacheStep * kCacheStep);
+#if defined(__linux__)
+  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  for (const CacheRegion& region : cache_regions_) {
+    // Whole pages inside [from, to): a page shared with what lies around
+    // faults in on its own when written.
+    const auto from = (reinterpret_cast<uintptr_t>(region.rows + cache_reserved_ * region.row_floats) + page - 1) &
+                      ~(page - 1);
+    const auto to = reinterpret_cast<uintptr_t>(region.rows + target * region.row_floats) & ~(page - 1);
+    if (to > from && madvise(reinterpret_cast<void*>(from), to - from, kPopulateWrite) != 0) {
+      populate_works_ = false;  // an older kernel (EINVAL): pages fault in as written
+      return;
+    }
+  }
+#endif
+  cache_reserved_ = target;
 }
 
 }  // namespace attn

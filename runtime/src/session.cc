@@ -89,6 +89,7 @@ void Session::run() {
   RunState state;
   state.n = n ? size_t(n) : size_t(m.max_tokens);
   position_ = 0;
+  memory_->reserve_cache(state.n);
   run_steps(state);
   out_rows_ = state.n;
   position_ = memory_->cache_floats() ? state.n : 0;
@@ -116,6 +117,7 @@ void Session::decode(const int32_t* ids, size_t count) {
   state.offset = position_;
   state.decoding = true;
   state.decode_ids = decode_ids_.data();
+  memory_->reserve_cache(position_ + count);
   // A failure past this point leaves the cache half-written: start over.
   position_ = 0;
   try {

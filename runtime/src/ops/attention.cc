@@ -87,7 +87,10 @@ OpNeeds AttentionOp::needs(const Model& m, const Kernels& k) const {
   // packed for the GEMM.
   needs.scratch[2] = size_t(op_.heads) * attention_scratch_floats(longest(m), size_t(op_.head_dim)) +
                      round_up(rows, kMaskAlign) + (mixing_ ? mixing_->scratch_floats(k, rows) : 0);
-  if (op_.causal) needs.cache = size_t(m.max_tokens) * d_ * (variant_.values_are_keys() ? 1 : 2);
+  if (op_.causal) {
+    needs.cache = size_t(m.max_tokens) * d_ * (variant_.values_are_keys() ? 1 : 2);
+    needs.cache_row = d_;
+  }
   return needs;
 }
 

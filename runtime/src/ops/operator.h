@@ -22,6 +22,10 @@ constexpr size_t kMaxScratch = 3;
 struct OpNeeds {
   std::array<size_t, kMaxScratch> scratch{};
   size_t cache = 0;  // kept across runs: the decode cache of a causal layer
+  // The cache's layout: regions of max_tokens rows of cache_row floats each
+  // (position t at row t of every region), so that the session can fault in
+  // the rows a run is about to write ahead of it (SessionMemory::reserve_cache).
+  size_t cache_row = 0;
 };
 
 // An op's buffers in the session's arena, set by the planner.

@@ -49,12 +49,28 @@ float quantize_block_q4(const float* x, size_t count, uint8_t* packed) {
 }  // namespace
 
 float quantize_block_q8(const float* x, size_t count, int8_t* q) {
-  // A comparison, not std::fmax: the loop then vectorizes and calls nothing
-  // (x is finite, so the two agree).
+  // |x| of finite floats orders as its bits do as integers: a whole block
+  // keeps 8 integer maxima, which vectorizes on every target (a float
+  // maximum did not, a serial chain of 32 compares per block: 6% of a
+  // quantized model's decoding step). The maximum is the same in any order.
   float amax = 0;
-  for (size_t i = 0; i < count; ++i) {
-    const float a = std::fabs(x[i]);
-    amax = a > amax ? a : amax;
+  if (count == kQuantBlock) {
+    int32_t part[8] = {};
+    for (size_t i = 0; i < kQuantBlock; i += 8)
+      for (size_t j = 0; j < 8; ++j) {
+        int32_t bits;
+        std::memcpy(&bits, x + i + j, 4);
+        bits &= 0x7fffffff;
+        part[j] = bits > part[j] ? bits : part[j];
+      }
+    int32_t most = 0;
+    for (const int32_t p : part) most = p > most ? p : most;
+    std::memcpy(&amax, &most, 4);
+  } else {
+    for (size_t i = 0; i < count; ++i) {
+      const float a = std::fabs(x[i]);
+      amax = a > amax ? a : amax;
+    }
   }
   const float scale = amax / 127.0f;
   const float inv = scale != 0 ? 1.0f / scale : 0.0f;
