@@ -194,6 +194,10 @@ TEST_CASE("activation quantization: within half a step, the same on every varian
     auto a = random_vector(m * stride, rng, 3.0f);
     for (size_t c = 0; c < std::min<size_t>(k, 32); ++c) a[1 * stride + c] = 0;  // a zero block
     a[2 * stride] = 0.5f * (a[2 * stride + std::min<size_t>(k - 1, 1)]);
+    // Ties: a block whose largest |x| is 127 has scale 1, so x.5 rounds half
+    // away from zero (2.5 → 3, −0.5 → −1, 126.5 → 127).
+    const float ties[] = {127.0f, 2.5f, -2.5f, 0.5f, -0.5f, 126.5f, -126.5f, 1.5f};
+    for (size_t c = 0; c < std::min<size_t>(k, 8); ++c) a[c] = ties[c];
     std::vector<uint8_t> want(attn::quantized_rows_bytes(m, k), 0xcd);
     scalar().quantize_rows(a.data(), stride, m, k, want.data());
     const size_t blocks = attn::quant_blocks(k), row_bytes = want.size() / m;
