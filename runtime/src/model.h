@@ -110,6 +110,7 @@ struct Model {
   int64_t max_tokens = 0;
   int64_t vocab = 0;  // 0 when the model takes no token ids
   std::vector<ConstTensor> tensors;
+  size_t f32_weight_bytes = 0;  // the f32 tensors' bytes, summed by the loader
   std::vector<ValueInfo> values;
   std::vector<int> inputs, outputs;
   std::vector<OpInfo> ops;

@@ -235,6 +235,7 @@ class Loader {
         invalid(what + " is " + type.name + " but has scales");
       }
       c.data = data_ + t->offset();
+      if (c.type == WeightType::F32) m_.f32_weight_bytes += bytes;
     }
   }
 

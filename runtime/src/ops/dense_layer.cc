@@ -52,18 +52,11 @@ bool use_own_gemm(const Kernels& k, size_t in_features, size_t out_features, siz
 // no copy (bench/RESULTS.md, "f32 weights in place").
 constexpr size_t kPackedF32WeightsLimit = size_t(256) << 20;
 
-size_t f32_weight_bytes(const Model& m) {
-  size_t bytes = 0;
-  for (const ConstTensor& t : m.tensors)
-    if (t.type == WeightType::F32) bytes += t.count * sizeof(float);
-  return bytes;
-}
-
 // Whether an f32 layer on the own GEMM reads its weights where the model
 // holds them (the file mapping, or the loaded copy) rather than packed.
 bool f32_in_place(const Kernels& k, const Model& m, attn_dense_backend dense) {
   if (!k.gemm_nt || dense == ATTN_DENSE_GEMM_PACKED) return false;
-  return dense == ATTN_DENSE_GEMM_IN_PLACE || f32_weight_bytes(m) > kPackedF32WeightsLimit;
+  return dense == ATTN_DENSE_GEMM_IN_PLACE || m.f32_weight_bytes > kPackedF32WeightsLimit;
 }
 
 enum class F32Backend { Xnnpack, Packed, InPlace };

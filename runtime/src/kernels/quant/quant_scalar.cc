@@ -12,6 +12,18 @@ namespace attn {
 
 namespace quant {
 
+namespace {
+
+// A q8 weight as packed: XORed with q8_xor; -128 is refused by its place.
+uint8_t packed_q8(uint8_t v, size_t row, size_t column, uint8_t q8_xor) {
+  if (int8_t(v) == -128)
+    fail(ATTN_ERROR_INVALID_ARGUMENT, "q8 weights: the value at row " + std::to_string(row) + ", column " +
+                                          std::to_string(column) + " is -128, outside [-127, 127]");
+  return v ^ q8_xor;
+}
+
+}  // namespace
+
 size_t packed_bytes(WeightType type, size_t n, size_t k) {
   return (n + kPanel - 1) / kPanel * panel_bytes(type, k);
 }
@@ -36,12 +48,7 @@ void pack(WeightType type, const void* data, const float* scales, size_t n, size
         }
         std::memcpy(dst, in + (col * blocks + b) * bpb, bpb);
         if (type == WeightType::Q8)
-          for (size_t i = 0; i < bpb; ++i) {
-            if (int8_t(dst[i]) == -128)
-              fail(ATTN_ERROR_INVALID_ARGUMENT, "q8 weights: the value at row " + std::to_string(col) + ", column " +
-                                                    std::to_string(b * kQuantBlock + i) + " is -128, outside [-127, 127]");
-            dst[i] ^= q8_xor;
-          }
+          for (size_t i = 0; i < bpb; ++i) dst[i] = packed_q8(dst[i], col, b * kQuantBlock + i, q8_xor);
         std::memcpy(record + kPanel * bpb + j * 4, &scales[col * blocks + b], 4);
       }
     }
@@ -74,17 +81,11 @@ void pack_wide(WeightType type, const void* data, const float* scales, size_t n,
         }
         for (size_t g = 0; g < bpb / 4; ++g)
           for (size_t i = 0; i < 4; ++i) {
-            uint8_t v = src[4 * g + i];
-            if (type == WeightType::Q8) {
-              if (int8_t(v) == -128)
-                fail(ATTN_ERROR_INVALID_ARGUMENT, "q8 weights: the value at row " + std::to_string(col) +
-                                                      ", column " + std::to_string(b * kQuantBlock + 4 * g + i) +
-                                                      " is -128, outside [-127, 127]");
-              v ^= q8_xor;
-            }
             // Q4: the file's byte 4g + i already holds elements 4g + i and
             // 16 + 4g + i in its low and high nibbles.
-            record[g * 64 + c * 4 + i] = v;
+            const uint8_t v = src[4 * g + i];
+            record[g * 64 + c * 4 + i] =
+                type == WeightType::Q8 ? packed_q8(v, col, b * kQuantBlock + 4 * g + i, q8_xor) : v;
           }
         std::memcpy(record + bpb * kWidePanel + c * 4, &scales[col * blocks + b], 4);
       }
