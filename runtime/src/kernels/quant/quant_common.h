@@ -78,6 +78,28 @@ inline ActRow act_row(const void* qa, size_t k, size_t r) {
 // once per row against n·k multiply-adds of the GEMM.
 void quantize_rows(const float* a, size_t a_stride, size_t m, size_t k, void* qa);
 
+// One block of a quantized row (count ≤ 32 values from x) with its scale
+// and sum, the portable way; and a block's scale and sum stored.
+inline void store_block_totals(uint8_t* row, size_t blocks, size_t b, float scale, int32_t sum) {
+  std::memcpy(row + blocks * 32 + b * 4, &scale, 4);
+  std::memcpy(row + blocks * 36 + b * 4, &sum, 4);
+}
+inline void quantize_row_block(const float* x, size_t count, uint8_t* row, size_t blocks, size_t b) {
+  auto* q = reinterpret_cast<int8_t*>(row + b * kQuantBlock);
+  const float scale = quantize_block_q8(x, count, q);
+  int32_t sum = 0;
+  for (size_t i = 0; i < kQuantBlock; ++i) sum += q[i];
+  store_block_totals(row, blocks, b, scale, sum);
+}
+
+// What a vector quantize_rows leaves to the portable code after a row's
+// whole blocks: the partial last block, and the row's padding.
+inline void finish_quantized_row(const float* x, size_t k, uint8_t* row) {
+  const size_t blocks = quant_blocks(k), full = k / kQuantBlock;
+  if (full < blocks) quantize_row_block(x + full * kQuantBlock, k - full * kQuantBlock, row, blocks, full);
+  std::memset(row + blocks * 40, 0, act_row_bytes(k) - blocks * 40);
+}
+
 // Stores one panel's results for rows [r0, r0 + rows) (acc[r][j] for the
 // panel's column 4p + j, bias added) into c, columns [jb, je) only.
 inline void store_panel(const float* acc, size_t rows, size_t r0, size_t p, size_t jb, size_t je,

@@ -93,19 +93,11 @@ void pack_wide(WeightType type, const void* data, const float* scales, size_t n,
 }
 
 void quantize_rows(const float* a, size_t a_stride, size_t m, size_t k, void* qa) {
-  const size_t blocks = quant_blocks(k);
+  const size_t blocks = quant_blocks(k), full = k / kQuantBlock;
   for (size_t r = 0; r < m; ++r) {
     auto* row = static_cast<uint8_t*>(qa) + r * act_row_bytes(k);
-    auto* q = reinterpret_cast<int8_t*>(row);
-    for (size_t b = 0; b < blocks; ++b) {
-      const size_t count = std::min(kQuantBlock, k - b * kQuantBlock);
-      const float scale = quantize_block_q8(a + r * a_stride + b * kQuantBlock, count, q + b * kQuantBlock);
-      int32_t sum = 0;
-      for (size_t i = 0; i < kQuantBlock; ++i) sum += q[b * kQuantBlock + i];
-      std::memcpy(row + blocks * 32 + b * 4, &scale, 4);
-      std::memcpy(row + blocks * 36 + b * 4, &sum, 4);
-    }
-    std::memset(row + blocks * 40, 0, act_row_bytes(k) - blocks * 40);
+    for (size_t b = 0; b < full; ++b) quantize_row_block(a + r * a_stride + b * kQuantBlock, kQuantBlock, row, blocks, b);
+    finish_quantized_row(a + r * a_stride, k, row);
   }
 }
 
