@@ -257,15 +257,15 @@ def train_variants(variants, cfgs, train_stream, valid, steps, decay_steps, out_
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    ap.add_argument("--steps", type=int, default=900)
+    ap.add_argument("--steps", type=int, default=1800)
     ap.add_argument("--d-model", type=int, default=192)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--context", type=int, default=128)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--weight-decay", type=float, default=0.1)
-    ap.add_argument("--eval-every", type=int, default=200, help="0: only at the end")
-    ap.add_argument("--decay-steps", type=int, default=200,
+    ap.add_argument("--eval-every", type=int, default=600, help="0: only at the end")
+    ap.add_argument("--decay-steps", type=int, default=400,
                     help="the learning rate falls linearly to zero over the last N steps")
     ap.add_argument("--state", help="where to keep each variant's full training state (resumed from "
                     "if present)")
