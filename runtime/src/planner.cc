@@ -140,11 +140,11 @@ void SessionMemory::reserve_cache(size_t positions) {
 #if defined(__linux__)
   const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
   for (const CacheRegion& region : cache_regions_) {
-    // Whole pages inside [from, to): a page shared with what lies around
-    // faults in on its own when written.
-    const auto from = (reinterpret_cast<uintptr_t>(region.rows + cache_reserved_ * region.row_floats) + page - 1) &
-                      ~(page - 1);
-    const auto to = reinterpret_cast<uintptr_t>(region.rows + target * region.row_floats) & ~(page - 1);
+    // Every page holding a row of the step: the first and last pages also
+    // hold bytes of this allocation, so they are mapped and writable, and
+    // populating leaves their contents as they are.
+    const auto from = reinterpret_cast<uintptr_t>(region.rows + cache_reserved_ * region.row_floats) & ~(page - 1);
+    const auto to = (reinterpret_cast<uintptr_t>(region.rows + target * region.row_floats) + page - 1) & ~(page - 1);
     if (to > from && madvise(reinterpret_cast<void*>(from), to - from, kPopulateWrite) != 0) {
       populate_works_ = false;  // an older kernel (EINVAL): pages fault in as written
       return;
