@@ -49,28 +49,13 @@ float quantize_block_q4(const float* x, size_t count, uint8_t* packed) {
 }  // namespace
 
 float quantize_block_q8(const float* x, size_t count, int8_t* q) {
-  // |x| of finite floats orders as its bits do as integers: a whole block
-  // keeps 8 integer maxima, which vectorizes on every target (a float
-  // maximum did not, a serial chain of 32 compares per block: 6% of a
-  // quantized model's decoding step). The maximum is the same in any order.
+  // A comparison, not std::fmax: it calls nothing (x is finite, so the two
+  // agree). The vector forms of quantize_rows (kernels/quant) take whole
+  // blocks on the hot paths; this is the reference they match.
   float amax = 0;
-  if (count == kQuantBlock) {
-    int32_t part[8] = {};
-    for (size_t i = 0; i < kQuantBlock; i += 8)
-      for (size_t j = 0; j < 8; ++j) {
-        int32_t bits;
-        std::memcpy(&bits, x + i + j, 4);
-        bits &= 0x7fffffff;
-        part[j] = bits > part[j] ? bits : part[j];
-      }
-    int32_t most = 0;
-    for (const int32_t p : part) most = p > most ? p : most;
-    std::memcpy(&amax, &most, 4);
-  } else {
-    for (size_t i = 0; i < count; ++i) {
-      const float a = std::fabs(x[i]);
-      amax = a > amax ? a : amax;
-    }
+  for (size_t i = 0; i < count; ++i) {
+    const float a = std::fabs(x[i]);
+    amax = a > amax ? a : amax;
   }
   const float scale = amax / 127.0f;
   const float inv = scale != 0 ? 1.0f / scale : 0.0f;
