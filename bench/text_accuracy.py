@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """How far f16, q8 and q4 move a trained GPT from its f32 model, over held-out text.
 
-For each checkpoint (default: the four fortunes GPTs in examples/fortunes), this
-converts it with attn-convert --weights f32|f16|q8|q4, cuts the held-out fortunes
-(train_fortunes.py's split and token stream) into whole windows of the model's
-context, runs every window through attn-infer in each format, and reports, per
+For each checkpoint (default: the four GPTs of examples/<corpus>, trained by
+converter/python/train_text.py), this converts it with attn-convert --weights
+f32|f16|q8|q4, cuts the corpus's held-out texts (train_text.py's split and token
+stream) into whole windows of the model's context, runs every window through attn-infer in each format, and reports, per
 format, against f32 at every next-token position:
 
     top-1 agreement   how often the arg-max is f32's
@@ -13,7 +13,7 @@ format, against f32 at every next-token position:
 
 Softmax, KL and cross-entropy are computed in float64 from the float32 logits.
 
-    /usr/bin/python3 bench/text_accuracy.py --windows 40
+    /usr/bin/python3 bench/text_accuracy.py [--corpus kjv|fortunes] --windows 40
 """
 
 import argparse
@@ -28,21 +28,21 @@ import numpy as np
 import benchlib as bl
 
 sys.path.insert(0, os.path.join(bl.ROOT, "converter", "python"))
-import train_fortunes as tf  # noqa: E402
+import train_text as tt  # noqa: E402
 from attn_torch import bpe  # noqa: E402
 
 FORMATS = ("f32", "f16", "q8", "q4")
 
 
-def held_out_windows(tokenizer_dir, context, count):
+def held_out_windows(corpus, tokenizer_dir, context, count):
     """[count, context] int32 windows of the held-out token stream, from its start."""
     with open(os.path.join(tokenizer_dir, "vocab.json"), encoding="utf-8") as f:
         vocab = json.load(f)
     with open(os.path.join(tokenizer_dir, "merges.txt"), encoding="utf-8") as f:
         merges = [tuple(line.rstrip("\n").split(" ")) for line in f.readlines()[1:]]
     enc = bpe.Encoder(vocab, merges)
-    _, valid_texts = tf.split(tf.read_fortunes())
-    stream = tf.token_stream(enc, valid_texts, vocab[bpe.END_OF_TEXT]).numpy()
+    _, valid_texts = tt.split(tt.CORPORA[corpus]())
+    stream = tt.token_stream(enc, valid_texts, vocab[bpe.END_OF_TEXT]).numpy()
     count = min(count, len(stream) // context)
     return stream[: count * context].reshape(count, context).astype(np.int32)
 
@@ -53,10 +53,10 @@ def log_softmax(logits):
     return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
 
 
-def measure(build, checkpoint, tokenizer_dir, windows_count, scratch):
+def measure(build, corpus, checkpoint, tokenizer_dir, windows_count, scratch):
     with open(os.path.join(checkpoint, "config.json")) as f:
         context = json.load(f)["context"]
-    windows = held_out_windows(tokenizer_dir, context, windows_count)
+    windows = held_out_windows(corpus, tokenizer_dir, context, windows_count)
     ids_path = os.path.join(scratch, "windows.npy")
     np.save(ids_path, windows)
     rows, sizes, logp = [], {}, {}
@@ -86,17 +86,20 @@ def measure(build, checkpoint, tokenizer_dir, windows_count, scratch):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=bl.DEFAULT_BUILD)
-    ap.add_argument("--checkpoints", default=",".join(
-        os.path.join(bl.ROOT, "examples", "fortunes", v) for v in bl.VARIANTS))
-    ap.add_argument("--tokenizer", default=os.path.join(bl.ROOT, "examples", "fortunes", "tokenizer"))
+    ap.add_argument("--corpus", default="kjv", choices=tt.CORPORA)
+    ap.add_argument("--checkpoints", help="comma-separated (default examples/CORPUS/<variant>)")
+    ap.add_argument("--tokenizer", help="default examples/CORPUS/tokenizer")
     ap.add_argument("--windows", type=int, default=40, help="held-out windows of the model's context (default 40)")
     args = ap.parse_args()
+    examples = os.path.join(bl.ROOT, "examples", args.corpus)
+    args.checkpoints = args.checkpoints or ",".join(os.path.join(examples, v) for v in bl.VARIANTS)
+    args.tokenizer = args.tokenizer or os.path.join(examples, "tokenizer")
     print("| model | weights | file | top-1 agreement with f32 | mean KL(f32 ‖ format) | perplexity |")
     print("|---|---|---:|---:|---:|---:|")
     positions = 0
     with tempfile.TemporaryDirectory() as scratch:
         for checkpoint in bl.split_list(args.checkpoints):
-            for r in measure(args.build, checkpoint, args.tokenizer, args.windows, scratch):
+            for r in measure(args.build, args.corpus, checkpoint, args.tokenizer, args.windows, scratch):
                 positions = r["positions"]
                 print("| %s | %s | %.2f MiB | %s | %s | %.2f |" % (
                     os.path.basename(checkpoint), r["format"], r["size"] / 2**20,

@@ -16,7 +16,7 @@ packages=(
   python3-torch python3-numpy libopenblas0            # training, fixtures, references
   python3-matplotlib                # bench/plot.py
   dataset-fashion-mnist             # the bundled demo's data
-  fortunes python3-regex            # the text demo's training data and BPE trainer
+  bible-kjv fortunes python3-regex  # the text examples' training data (King James Bible, fortunes) and BPE trainer
 )
 
 source "$(dirname "$0")/lib/packages.sh"

@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Train a small GPT on the fortunes Debian ships, in each attention variant.
+"""Train a small GPT on an English text Debian ships, in each attention variant.
 
-    /usr/bin/python3 converter/python/train_fortunes.py [--variants ...] [--steps N]
-        [--decay-steps D] [--state DIR] [--threads T] [--d-model D] [--layers N]
-        [--context L] [--batch B] [--lr LR]
+    /usr/bin/python3 converter/python/train_text.py [--corpus kjv|fortunes] [--variants ...]
+        [--steps N] [--decay-steps D] [--state DIR] [--threads T] [--d-model D]
+        [--layers N] [--context L] [--batch B] [--lr LR]
 
-Data: every fortune of the `fortunes` and `fortunes-min` packages
-(/usr/share/games/fortunes/*, cookie files: fortunes separated by "%" lines),
-about 2.8 MB of English. Fortunes are assigned to the held-out split by a
-seeded shuffle (1 in 20). Each fortune is followed by <|endoftext|>, so a
-generated fortune ends with that token.
+Corpora (CORPORA below; each text is one document, followed by <|endoftext|>):
+  kjv       the King James Bible of the `bible-kjv` package (read with its `bible`
+            program), about 4.3 MB: one document per chapter, one verse per line,
+            without the verse numbers.
+  fortunes  every fortune of the `fortunes` and `fortunes-min` packages
+            (/usr/share/games/fortunes/*, cookie files: fortunes separated by "%"
+            lines), about 2.8 MB: one document per fortune.
+Documents are assigned to the held-out split by a seeded shuffle (1 in 20).
 
 Tokenizer: a byte-level BPE of 2048 tokens trained here on the training split
 (GPT-2's pre-tokenizer and byte map; files vocab.json and merges.txt, the form
@@ -17,14 +20,14 @@ Hugging Face writes). GPT-2's own 50257 tokens would make the embedding 25 times
 larger than the rest of this model.
 
 Model (defaults): d 192, 6 heads of 32, 4 layers, mlp 768, context 128, gelu_tanh,
-pre-norm, tied embedding (a context of 128 holds one to three fortunes).
+pre-norm, tied embedding.
 
 Training: float32, AdamW (lr 2e-3, betas 0.9/0.98; weight decay 0.1 on the
 matrices, none on biases, LayerNorms and Super Attention's W_A), GPT-2's
 N(0, 0.02) initialisation, batch 16 x 128 tokens, seed 0. Learning rate: linear
 warm-up over 50 steps, constant, then linear decay to zero over the last
---decay-steps. The defaults (900 steps, 200 of decay: 1.84 M tokens) made the
-shipped checkpoints, a short run (see examples/fortunes/README.md).
+--decay-steps. examples/<corpus>/README.md gives the arguments that made the
+shipped checkpoints.
 
 The constant part of the schedule does not depend on --steps, so with --state DIR
 (each variant's model, optimiser and data-order state, saved every --state-every
@@ -36,8 +39,8 @@ step together. The validation perplexity is logged every --eval-every steps
 (training.json's "curve") for information only: the weights written are the
 last step's.
 
-Writes examples/fortunes/tokenizer/{vocab.json, merges.txt} and, per variant,
-examples/fortunes/<variant>/{config.json, model.safetensors (F16),
+Writes examples/<corpus>/tokenizer/{vocab.json, merges.txt} and, per variant,
+examples/<corpus>/<variant>/{config.json, model.safetensors (F16),
 training.json (parameters, validation perplexity, time, curve)}.
 """
 
@@ -47,6 +50,8 @@ import json
 import math
 import os
 import random
+import re
+import subprocess
 import sys
 import time
 
@@ -60,8 +65,7 @@ from attn_torch import bpe  # noqa: E402
 from attn_torch.models import attention_param_count  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEFAULT_OUT = os.path.join(REPO, "examples", "fortunes")
-DATA_DIR = "/usr/share/games/fortunes"
+FORTUNES_DIR = "/usr/share/games/fortunes"
 VOCAB = 2048
 
 
@@ -74,7 +78,7 @@ def make_config(variant, d_model=192, layers=4, context=128, head_dim=32):
 
 def read_fortunes():
     texts = []
-    for path in sorted(glob.glob(os.path.join(DATA_DIR, "*"))):
+    for path in sorted(glob.glob(os.path.join(FORTUNES_DIR, "*"))):
         if os.path.splitext(path)[1] or os.path.islink(path) or not os.path.isfile(path):
             continue  # .dat indexes and .u8 links
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -83,8 +87,29 @@ def read_fortunes():
                 if block.strip():
                     texts.append(block + "\n")
     if not texts:
-        sys.exit("no fortunes in %s: apt-get install fortunes" % DATA_DIR)
+        sys.exit("no fortunes in %s: apt-get install fortunes" % FORTUNES_DIR)
     return texts
+
+
+def read_kjv():
+    """One text per chapter: its verses, one per line, without their references
+    (the `bible` program prints "Ge1:1 In the beginning ...")."""
+    try:
+        out = subprocess.run(["bible", "-f", "Gen1:1-Rev22:21"], check=True, capture_output=True,
+                             text=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        sys.exit("cannot read the King James Bible (%s): apt-get install bible-kjv" % e)
+    chapters = {}
+    for line in out.splitlines():
+        ref, _, verse = line.partition(" ")
+        m = re.fullmatch(r"(\w+?)(\d+):\d+", ref)
+        if not m or not verse:
+            sys.exit("unexpected line from bible: %r" % line[:80])
+        chapters.setdefault(m.group(1, 2), []).append(verse.strip())
+    return ["\n".join(verses) + "\n" for verses in chapters.values()]
+
+
+CORPORA = {"kjv": read_kjv, "fortunes": read_fortunes}
 
 
 def split(texts, seed=0):
@@ -256,6 +281,7 @@ def train_variants(variants, cfgs, train_stream, valid, steps, decay_steps, out_
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--corpus", default="kjv", choices=CORPORA)
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     ap.add_argument("--steps", type=int, default=1800)
     ap.add_argument("--d-model", type=int, default=192)
@@ -271,12 +297,13 @@ def main():
                     "if present)")
     ap.add_argument("--state-every", type=int, default=50)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default=DEFAULT_OUT)
+    ap.add_argument("--out", help="default: examples/<corpus>")
     ap.add_argument("--cache", default="/tmp", help="where the encoded token streams are kept")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    train_texts, valid_texts = split(read_fortunes())
+    args.out = args.out or os.path.join(REPO, "examples", args.corpus)
+    train_texts, valid_texts = split(CORPORA[args.corpus]())
     tok_dir = os.path.join(args.out, "tokenizer")
     if os.path.exists(os.path.join(tok_dir, "vocab.json")):
         with open(os.path.join(tok_dir, "vocab.json"), encoding="utf-8") as f:
@@ -289,7 +316,7 @@ def main():
     enc = bpe.Encoder(vocab, merges)
     eos = vocab[bpe.END_OF_TEXT]
     # Encoding in Python takes a minute; variants trained in parallel share it.
-    cache = os.path.join(args.cache, "fortunes-tokens-%d.npz" % len(merges))
+    cache = os.path.join(args.cache, "%s-tokens-%d.npz" % (args.corpus, len(merges)))
     if os.path.exists(cache):
         with np.load(cache) as z:
             train, valid = torch.from_numpy(z["train"]), torch.from_numpy(z["valid"])
@@ -298,13 +325,13 @@ def main():
         valid = token_stream(enc, valid_texts, eos)
         np.savez(cache + ".tmp.npz", train=train.numpy(), valid=valid.numpy())
         os.replace(cache + ".tmp.npz", cache)
-    print("%d training fortunes (%d tokens), %d held out (%d tokens)"
+    print("%d training texts (%d tokens), %d held out (%d tokens)"
           % (len(train_texts), len(train), len(valid_texts), len(valid)), flush=True)
 
     cfgs = {v: make_config(v, args.d_model, args.layers, args.context) for v in args.variants}
     train_variants(args.variants, cfgs, train, valid, args.steps, args.decay_steps, args.out,
                    args.eval_every, args.state, args.state_every,
-                   dict(train_tokens=len(train), valid_tokens=len(valid)), batch=args.batch,
+                   dict(corpus=args.corpus, train_tokens=len(train), valid_tokens=len(valid)), batch=args.batch,
                    lr=args.lr, weight_decay=args.weight_decay)
 
 
