@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "kernels/kernels.h"
+#include "large_alloc.h"
 #include "model.h"
 
 namespace attn {
@@ -49,19 +50,6 @@ void populate(const void* data, size_t bytes) {
 #endif
 }
 
-constexpr size_t kHugePage = size_t(2) << 20;
-
-// Packed weights of 2 MiB or more go in transparent huge pages where the
-// system allows them: a fault and a TLB entry per 2 MiB instead of per 4 KiB.
-float* allocate_packed(size_t bytes) {
-  if (bytes < kHugePage) return static_cast<float*>(std::aligned_alloc(64, bytes));
-  void* p = std::aligned_alloc(kHugePage, (bytes + kHugePage - 1) / kHugePage * kHugePage);
-#ifdef MADV_HUGEPAGE
-  if (p) madvise(p, bytes, MADV_HUGEPAGE);  // advice only
-#endif
-  return static_cast<float*>(p);
-}
-
 }  // namespace
 
 PackedWeights::~PackedWeights() {
@@ -74,7 +62,7 @@ const void* PackedWeights::get(const void* packer, int index, const ConstTensor&
   float*& packed = packed_[{packer, index}];
   if (packed) return packed;
   bytes = (bytes + 63) / 64 * 64;
-  packed = allocate_packed(bytes);
+  packed = static_cast<float*>(allocate_large(bytes));
   if (!packed) {
     packed_.erase({packer, index});
     fail(ATTN_ERROR_OUT_OF_MEMORY, "cannot allocate packed weights for tensor '" + w.name + "'");
