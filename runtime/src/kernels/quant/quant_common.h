@@ -3,21 +3,21 @@
 // epilogue pass.
 //
 // Packed weights, narrow (every variant's F16; Q8 and Q4 on scalar and
-// NEON): panels of kPanel (4) columns of the output (rows of W; past n, zero
+// plain NEON): panels of kPanel (4) columns of the output (rows of W; past n, zero
 // rows with scale 0). A panel is B = ceil(k/32) block records in k order; a
 // record holds the 4 columns' data for the block, one after the other (F16:
 // 32 halves, 64 bytes; Q8: 32 bytes; Q4: 16 bytes in the file's nibble
 // order), then for Q8 and Q4 their 4 float scales. Decoding one block
 // streams one contiguous record; k past its end is zero.
 //
-// Packed weights, wide (Q8 and Q4 on x86): panels of kWidePanel (16)
+// Packed weights, wide (Q8 and Q4 on x86 and NEON with dotprod): panels of kWidePanel (16)
 // columns, B block records each, a record being the block's data in groups
 // of 4 consecutive k, then the 16 columns' float scales (64 bytes):
 //   Q8: 8 groups (k 4g..4g+3) of 64 bytes: column c's 4 values at 4c;
 //   Q4: 4 groups of 64 bytes: byte 4c + i of group g holds column c's
 //       element 4g + i in its low nibble, 16 + 4g + i in its high one (q + 8).
-// One 512-bit vpdpbusd (two 256-bit ones) multiplies a group by an
-// activation's 4 bytes broadcast, for 16 columns; records are 576 (Q8) and
+// One 512-bit vpdpbusd (two 256-bit ones, four sdot) multiplies a group by
+// an activation's 4 bytes broadcast, for 16 columns; records are 576 (Q8) and
 // 320 (Q4) bytes, multiples of 64.
 #pragma once
 

@@ -17,7 +17,13 @@ namespace {
 
 struct D {
   static constexpr const char* kName = "neon";
-  static constexpr size_t kRows = 4;
+  static constexpr size_t kRows = 4, kF16Rows = 4;
+  static constexpr uint8_t kQ8Xor = 0;
+  // A wide group would need a pairwise add more per 16 products here
+  // (docs/kernels.md, "Quantized weights"), so the narrow layout stays.
+  static constexpr bool kWide = false;
+  using VWide = void;
+  static const Kernels& f32() { return neon_kernels(); }
   static int32x4_t half(int32x4_t acc, int8x16_t w, int8x16_t a) {
     return vpadalq_s16(acc, vmlal_high_s8(vmull_s8(vget_low_s8(w), vget_low_s8(a)), w, a));
   }
