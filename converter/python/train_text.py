@@ -279,6 +279,22 @@ def train_variants(variants, cfgs, train_stream, valid, steps, decay_steps, out_
               flush=True)
 
 
+def keep_freed_memory():
+    """Asks glibc's malloc to keep freed memory for reuse rather than return it
+    to the system: every step allocates and frees the same large tensors, and
+    with the default thresholds each one came back as fresh pages, page faults
+    that took a third of the step's time on a virtual machine (18,500 a
+    second). 32 MiB is the largest mmap threshold glibc accepts on 64-bit."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return  # not glibc: nothing to tune
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)
+    libc.mallopt(M_TRIM_THRESHOLD, 1 << 30)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", default="kjv", choices=CORPORA)
@@ -301,6 +317,7 @@ def main():
     ap.add_argument("--cache", default="/tmp", help="where the encoded token streams are kept")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    keep_freed_memory()
 
     args.out = args.out or os.path.join(REPO, "examples", args.corpus)
     train_texts, valid_texts = split(CORPORA[args.corpus]())
