@@ -170,6 +170,17 @@ expect "an out-of-range value is a usage error (exit 2)" test $? -eq 2
 expect "a tokenizer larger than the model's vocabulary is refused" contains "$work/err" "more than the model's vocab_size"
 expect "and no file is written" test ! -e "$work/bad.attnmodel"
 
+# The text demo's default models (the King James Bible GPTs): each converts
+# with its tokenizer and continues the demo's prompt, greedily.
+kjv=$data/../../examples/kjv
+for v in standard optimized efficient super; do
+  "$convert" "$kjv/$v" --tokenizer "$kjv/tokenizer" -o "$work/kjv-$v.attnmodel" -q
+  "$generate" "$work/kjv-$v.attnmodel" --prompt "And the LORD said unto Moses," -n 8 --temperature 0 -q >"$work/kjv-$v.txt"
+  expect "the $v KJV model continues the prompt" "$py" -c "
+import sys; t = open('$work/kjv-$v.txt', encoding='utf-8').read()
+sys.exit(0 if t.startswith('And the LORD said unto Moses,') and len(t.strip()) > 40 else 1)"
+done
+
 # --- Benchmarking and verifying (attn-infer --bench/--compare/--profile/--verify,
 # attn-convert --random-init/--embed-sample). Few runs: correctness, not speed.
 "$infer" "$work/vit.attnmodel" --bench --iters 3 --warmup 1 --threads 1,2 --json -q >"$work/bench.json"
