@@ -116,12 +116,13 @@ class Model {
 class Session {
  public:
   Session(std::shared_ptr<Model> model, uint32_t threads, const std::optional<std::string>& kernel_path,
-          const std::string& dense)
+          const std::string& dense, const std::optional<std::string>& quant_kernels)
       : model_(std::move(model)), threads_(threads) {
     attn_session_options options;
     attn_session_options_init(&options);
     options.threads = threads;
     if (kernel_path) options.kernel_path = kernel_path->c_str();
+    if (quant_kernels) options.quant_kernels = quant_kernels->c_str();
     if (dense == "auto") options.dense = ATTN_DENSE_AUTO;
     else if (dense == "gemm") options.dense = ATTN_DENSE_GEMM;
     else if (dense == "xnnpack") options.dense = ATTN_DENSE_XNNPACK;
@@ -281,16 +282,19 @@ PYBIND11_MODULE(attn, m) {
   m.attr("commit") = ATTN_COMMIT;
   m.def("version", &attn_version, "The library version, MAJOR.MINOR.PATCH.");
   m.def("kernel_path", &attn_kernel_path, "The kernel path sessions use by default, e.g. 'avx2'.");
-  m.def("kernel_paths", [] {
+  const auto split = [](const std::string& all) {
     std::vector<std::string> list;
-    std::string all = attn_kernel_paths();
     for (size_t start = 0; start <= all.size();) {
       const size_t comma = std::min(all.find(',', start), all.size());
       list.push_back(all.substr(start, comma - start));
       start = comma + 1;
     }
     return list;
-  }, "The kernel paths this build and CPU have, the best last.");
+  };
+  m.def("kernel_paths", [split] { return split(attn_kernel_paths()); },
+        "The kernel paths this build and CPU have, the best last.");
+  m.def("quant_kernel_variants", [split] { return split(attn_quant_kernel_variants()); },
+        "The kernel variants of f16/q8/q4 weights this build and CPU have, e.g. 'avx2-vnni'.");
 
   py::class_<Model, std::shared_ptr<Model>>(m, "Model", "A loaded .attnmodel: a path, or the file's bytes.")
       .def(py::init<const py::object&>(), py::arg("source"))
@@ -303,10 +307,13 @@ PYBIND11_MODULE(attn, m) {
       .def_property_readonly("sample_count", &Model::sample_count);
 
   py::class_<Session>(m, "Session", "A prepared session on a model; one thread at a time may use it.")
-      .def(py::init<std::shared_ptr<Model>, uint32_t, const std::optional<std::string>&, const std::string&>(),
+      .def(py::init<std::shared_ptr<Model>, uint32_t, const std::optional<std::string>&, const std::string&,
+                    const std::optional<std::string>&>(),
            py::arg("model"), py::arg("threads") = 1, py::arg("kernel_path") = py::none(), py::arg("dense") = "auto",
+           py::arg("quant_kernels") = py::none(),
            "threads: 0 = one per core; kernel_path: one of kernel_paths() (default the best); dense: 'auto', "
-           "'gemm', 'xnnpack', 'packed' or 'inplace' (the own GEMM with f32 weights packed or in place)")
+           "'gemm', 'xnnpack', 'packed' or 'inplace' (the own GEMM with f32 weights packed or in place); "
+           "quant_kernels: one of quant_kernel_variants() (default the kernel path's best)")
       .def("run", &Session::run, py::arg("x"),
            "Runs one item, or a batch along axis 0; returns float32 outputs (with the batch axis if given).")
       .def("decode", &Session::decode, py::arg("tokens"),

@@ -273,6 +273,12 @@ expect "an unknown --kernel-path lists the paths there are" contains "$work/err"
 expect "--weights q8 converts" contains "$work/out" "weights         q8"
 "$infer" "$work/vit_q8.attnmodel" --verify >"$work/out"
 expect "--verify passes on a q8 model" test $? -eq 0
+"$infer" "$work/vit_q8.attnmodel" --verify --quant-kernels scalar >"$work/out"
+expect "--verify passes on a q8 model with the scalar quantized kernels" test $? -eq 0
+expect "--quant-kernels names the variant it ran" contains "$work/out" "quantized scalar"
+"$infer" "$work/vit_q8.attnmodel" --verify --quant-kernels nonesuch 2>"$work/err"
+expect "an unknown --quant-kernels exits 1" test $? -eq 1
+expect "an unknown --quant-kernels lists the variants there are" contains "$work/err" "there are: scalar"
 "$convert" "$fx/vit-super-mean" -o "$work/vit_q9.attnmodel" --weights q9 2>"$work/err"
 expect "an unknown --weights is a usage error" test $? -eq 2
 "$infer" "$work/vit.attnmodel" --verify 2>"$work/err"

@@ -39,19 +39,22 @@ std::vector<uint8_t> random_model(const std::string& fixture, WeightType weights
       .file;
 }
 
-std::vector<std::string> kernel_paths() {
-  std::vector<std::string> paths;
-  std::stringstream list(attn_kernel_paths());
-  for (std::string p; std::getline(list, p, ',');) paths.push_back(p);
-  return paths;
+std::vector<std::string> split(const char* comma_separated) {
+  std::vector<std::string> names;
+  std::stringstream list(comma_separated);
+  for (std::string p; std::getline(list, p, ',');) names.push_back(p);
+  return names;
 }
 
-// Every embedded sample on a session with kernel path `path`, compared with
+// Every embedded sample on a session with kernel path `path` and the
+// quantized kernel variant `quant` (null: the path's best), compared with
 // the spec's tolerance plus the sample's rounding allowance (verify.cc).
-void check_samples(attn_model* model, const char* path, const std::string& what, uint32_t threads = 1) {
+void check_samples(attn_model* model, const char* path, const std::string& what, uint32_t threads = 1,
+                   const char* quant = nullptr) {
   attn_session_options options;
   attn_session_options_init(&options);
   options.kernel_path = path;
+  options.quant_kernels = quant;
   options.threads = threads;
   attn_session* session = nullptr;
   REQUIRE_MESSAGE(attn_session_create(model, &options, &session) == ATTN_OK, attn_last_error_message());
@@ -73,7 +76,7 @@ void check_samples(attn_model* model, const char* path, const std::string& what,
     const std::vector<float> got = test::read_output(session);
     const infer::OutputCheck c = infer::compare_output(got.data(), static_cast<const float*>(want), got.size(),
                                                        size_t(info.shape[info.rank - 1]), allowance);
-    INFO(what << " on " << path << ", sample " << k << ": max error " << c.max_error << ", tolerance " << c.tolerance
+    INFO(what << " on " << path << (quant ? ", quantized " + std::string(quant) : "") << ", sample " << k << ": max error " << c.max_error << ", tolerance " << c.tolerance
               << " (allowance " << allowance << ")");
     CHECK(c.passed);
   }
@@ -81,6 +84,11 @@ void check_samples(attn_model* model, const char* path, const std::string& what,
 }
 
 }  // namespace
+
+TEST_CASE("the quantized kernel variants this host runs are listed, the portable one first") {
+  MESSAGE("quantized kernel variants run on whole models: " << std::string(attn_quant_kernel_variants()));
+  CHECK(split(attn_quant_kernel_variants()).at(0) == "scalar");
+}
 
 TEST_CASE("f16, q8 and q4 models match the float64 reference of their quantized math on every kernel path") {
   // ViT (patch projection), a padded text model, a causal Super GPT and a
@@ -92,7 +100,11 @@ TEST_CASE("f16, q8 and q4 models match the float64 reference of their quantized 
         const std::vector<uint8_t> file = random_model(fixture, weights);
         attn_model* model = nullptr;
         REQUIRE_MESSAGE(attn_model_load_memory(file.data(), file.size(), &model) == ATTN_OK, attn_last_error_message());
-        for (const std::string& path : kernel_paths()) check_samples(model, path.c_str(), what);
+        for (const std::string& path : split(attn_kernel_paths())) check_samples(model, path.c_str(), what);
+        // Each variant, including those no path chooses on this CPU (AVX2
+        // without VNNI where AVX-VNNI is there).
+        for (const std::string& quant : split(attn_quant_kernel_variants()))
+          check_samples(model, nullptr, what, 1, quant.c_str());
         // Two threads split each layer's columns among them.
         check_samples(model, attn_kernel_path(), what + " on 2 threads", 2);
         attn_model_release(model);

@@ -102,6 +102,11 @@ TEST_CASE("a kernel path or dense backend that is not there is refused by name")
   CHECK(std::string(attn_last_error_message()).find("'avx1024'") != std::string::npos);
   CHECK(std::string(attn_last_error_message()).find("scalar") != std::string::npos);
   options.kernel_path = nullptr;
+  options.quant_kernels = "avx1024-vnni";
+  CHECK(create(m.model, options, &session) == ATTN_ERROR_UNSUPPORTED_HARDWARE);
+  CHECK(std::string(attn_last_error_message()).find("'avx1024-vnni'") != std::string::npos);
+  CHECK(std::string(attn_last_error_message()).find("there are: scalar") != std::string::npos);
+  options.quant_kernels = nullptr;
   options.dense = 7;
   CHECK(create(m.model, options, &session) == ATTN_ERROR_INVALID_ARGUMENT);
   CHECK(session == nullptr);
@@ -111,6 +116,13 @@ TEST_CASE("a kernel path or dense backend that is not there is refused by name")
   options.kernel_path = "avx1024";
   REQUIRE(create(m.model, options, &session) == ATTN_OK);
   check_item(session, "vit-super-mean", "first options struct");
+  attn_session_release(session);
+  // Nor does one built before quant_kernels.
+  options.struct_size = offsetof(attn_session_options, quant_kernels);
+  options.kernel_path = nullptr;
+  options.dense = ATTN_DENSE_AUTO;
+  options.quant_kernels = "avx1024-vnni";
+  REQUIRE(create(m.model, options, &session) == ATTN_OK);
   attn_session_release(session);
 }
 

@@ -208,8 +208,24 @@ class Options(unittest.TestCase):
                     self.assertEqual(contract_errors(got[i], ref[i]), [], f"{path} {dense} item {i}")
         with self.assertRaisesRegex(attn.Error, "avx1024"):
             attn.Session(model, kernel_path="avx1024")
+        with self.assertRaisesRegex(attn.Error, "avx1024-vnni"):
+            attn.Session(model, quant_kernels="avx1024-vnni")
         with self.assertRaisesRegex(ValueError, "dense"):
             attn.Session(model, dense="fast")
+
+
+    def test_every_quantized_kernel_variant_meets_the_contract(self):
+        # A q8 model's samples carry the expected outputs of its quantized math.
+        out = os.path.join(Converted._dir.name, "vit-super-mean.q8.attnmodel")
+        src = os.path.join(FIXTURES, "vit-super-mean")
+        subprocess.run([CONVERT, src, "-o", out, "--weights", "q8", "--embed-sample",
+                        os.path.join(src, "inputs.npy"), "--embed-count", "2"], check=True, stdout=subprocess.DEVNULL)
+        model = attn.Model(out)
+        variants = attn.quant_kernel_variants()
+        self.assertEqual(variants[0], "scalar")
+        for quant in variants:
+            report = attn.Session(model, quant_kernels=quant).verify()
+            self.assertTrue(report["passed"], f"{quant}: {report}")
 
 
 class Module(unittest.TestCase):

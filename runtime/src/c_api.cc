@@ -11,6 +11,7 @@
 #include "attn/attn.h"
 #include "error.h"
 #include "kernels/kernels.h"
+#include "kernels/quant/quant_kernels.h"
 #include "model.h"
 #include "sampler.h"
 #include "session.h"
@@ -283,11 +284,14 @@ attn_status attn_session_create(attn_model* model, const attn_session_options* o
       }
       if (holds(offsetof(attn_session_options, pool), sizeof(attn_thread_pool*))) opts.pool = options->pool;
       if (holds(offsetof(attn_session_options, wait), sizeof(uint32_t))) opts.wait = options->wait;
+      if (holds(offsetof(attn_session_options, quant_kernels), sizeof(const char*)))
+        opts.quant_kernels = options->quant_kernels;
     }
     attn::SessionConfig config;
     config.threads = opts.threads;
     config.profile = opts.profile != 0;
     config.kernels = &attn::kernels_by_name(opts.kernel_path);
+    if (opts.quant_kernels) config.quant = &attn::quant_kernels_by_name(opts.quant_kernels);
     if (opts.dense > ATTN_DENSE_GEMM_IN_PLACE)
       attn::fail(ATTN_ERROR_INVALID_ARGUMENT, "options->dense " + std::to_string(int(opts.dense)) +
                                                   " is not an attn_dense_backend");

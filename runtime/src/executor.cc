@@ -5,12 +5,13 @@
 #include <thread>
 
 #include "error.h"
+#include "kernels/quant/quant_kernels.h"
 #include "ops/xnnpack_dense.h"
 
 namespace attn {
 
 Executor::Executor(const ExecutorConfig& config)
-    : kernels_(config.kernels ? *config.kernels : kernels()), profiling_(config.profile) {
+    : kernels_(config.kernels ? *config.kernels : kernels()), quant_(config.quant), profiling_(config.profile) {
   const uint32_t threads = config.pool ? uint32_t(config.pool->threads()) : config.threads;
   if (threads > 1024) fail(ATTN_ERROR_INVALID_ARGUMENT, "threads " + std::to_string(threads) + " is more than 1024");
   threads_ = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
@@ -24,6 +25,8 @@ Executor::Executor(const ExecutorConfig& config)
 }
 
 Executor::~Executor() { destroy_xnnpack_pool(xnnpack_pool_); }
+
+const QuantKernels& Executor::quant_kernels() const { return quant_ ? *quant_ : attn::quant_kernels(kernels_.path); }
 
 void Executor::for_each(bool in_parallel, WorkerPool::Task task, void* context, size_t count) {
   if (in_parallel) return workers_->run(task, context, count);

@@ -16,8 +16,11 @@ struct pthreadpool;
 
 namespace attn {
 
+struct QuantKernels;
+
 struct ExecutorConfig {
-  const Kernels* kernels = nullptr;  // null: the process's choice (kernels())
+  const Kernels* kernels = nullptr;      // null: the process's choice (kernels())
+  const QuantKernels* quant = nullptr;  // null: the best variant of the kernel path
   uint32_t threads = 1;              // 0 = one per core
   std::shared_ptr<WorkerPool> pool;  // the app's pool, shared; null: the executor's own
   bool spin = true;                  // the own pool's workers spin before sleeping
@@ -33,6 +36,9 @@ class Executor {
   Executor& operator=(const Executor&) = delete;
 
   const Kernels& kernels() const { return kernels_; }
+  // The kernels of quantized weights: the configured variant, else the
+  // kernel path's best (attn::Error when this CPU has none for the path).
+  const QuantKernels& quant_kernels() const;
   size_t threads() const { return threads_; }
   // XNNPACK's pool: null with one thread, or when every layer has an own GEMM.
   pthreadpool* xnnpack_pool() const { return xnnpack_pool_; }
@@ -64,6 +70,7 @@ class Executor {
 
  private:
   const Kernels& kernels_;
+  const QuantKernels* quant_;
   size_t threads_ = 1;
   std::shared_ptr<WorkerPool> workers_;  // null with one thread; may be shared
   pthreadpool* xnnpack_pool_ = nullptr;

@@ -16,6 +16,7 @@ Session::Session(std::shared_ptr<const Model> model, const SessionConfig& config
   const Model& m = *model_;
   ExecutorConfig exec;
   exec.kernels = config.kernels;
+  exec.quant = config.quant;
   exec.threads = config.threads;
   exec.pool = config.pool;
   exec.spin = config.spin;

@@ -50,7 +50,7 @@ void describe(attn_model* model) {
   size_t samples = 0;
   check(attn_model_sample_count(model, &samples), "samples");
   std::printf("samples      %zu%s\n", samples, samples ? " (check them with --verify)" : "");
-  std::printf("kernels      %s\n", chosen_kernel_path());
+  std::printf("kernels      %s\n", chosen_kernel_path().c_str());
 }
 
 // Runs every item of the input file; writes the stacked outputs.
@@ -127,7 +127,7 @@ int run_items(attn_model* model, const std::string& input_path, const std::strin
   if (!output_path.empty()) attn::npy::write_f32(output_path, out_shape, outputs.data());
   if (!quiet)
     std::printf("ran %zu item%s in %.3f s (%.4f ms per item, %s kernels)%s%s\n", items, items == 1 ? "" : "s", seconds,
-                1e3 * seconds / double(items), chosen_kernel_path(), output_path.empty() ? "" : ", wrote ",
+                1e3 * seconds / double(items), chosen_kernel_path().c_str(), output_path.empty() ? "" : ", wrote ",
                 output_path.c_str());
   return 0;
 }
@@ -142,7 +142,7 @@ int run_verify(attn_model* model, const std::string& path, uint32_t threads, boo
   if (!quiet || !report.passed) {
     FILE* out = report.passed ? stdout : stderr;
     std::fprintf(out, "%s: %zu sample%s, %s kernels\n", path.c_str(), report.samples, report.samples == 1 ? "" : "s",
-                 chosen_kernel_path());
+                 chosen_kernel_path().c_str());
     for (const OutputCheck& c : report.checks) {
       std::fprintf(out, "  sample %zu output %zu: max error %.3g, tolerance %.3g (%.1f%%)", c.sample, c.output,
                    c.max_error, c.tolerance, 100 * c.max_error / c.tolerance);
@@ -179,7 +179,8 @@ int run(int argc, char** argv) {
                "gpt: compute each position's logits by decoding the items one token at a time through the cache");
   app.add_option("-t,--threads", threads_text, "worker threads, e.g. 1 or 1,2,4 (a list for --bench only; 0 = one per core)")
       ->type_name("LIST");
-  cli::add_session_options(app, session_choice().kernel_path, session_choice().dense);
+  cli::add_session_options(app, session_choice().kernel_path, session_choice().quant_kernels,
+                           session_choice().dense);
   app.add_flag("-q,--quiet", bench.quiet, "no progress on stderr; print nothing when a run or --verify succeeds");
   auto* group = app.add_option_group("benchmarking (--bench, --compare)");
   group->add_flag("--bench", want_bench,

@@ -14,9 +14,13 @@
 
 namespace attn::cli {
 
-void add_session_options(CLI::App& app, std::string& kernel_path, uint32_t& dense) {
+void add_session_options(CLI::App& app, std::string& kernel_path, std::string& quant_kernels, uint32_t& dense) {
   app.add_option("--kernel-path", kernel_path,
                  "run on this kernel path (one of those --version lists; default the best this CPU has)")
+      ->type_name("NAME");
+  app.add_option("--quant-kernels", quant_kernels,
+                 "run f16/q8/q4 weights on this kernel variant (one of those --version lists; default the kernel "
+                 "path's best)")
       ->type_name("NAME");
   app.add_option_function<std::string>(
          "--dense",
@@ -54,6 +58,7 @@ std::string utc_now() {
 std::string version_text(const std::string& tool) {
   return tool + " (attn " + attn_version() + ", commit " + commit() + ", " + build_type() + " build)\n" +
          "kernel paths " + attn_kernel_paths() + "; in use " + attn_kernel_path() + "\n" +
+         "quantized kernel variants " + attn_quant_kernel_variants() + "\n" +
          "dense backends gemm, packed, inplace" + (ATTN_BUILT_WITH_XNNPACK ? ", xnnpack" : " (built without XNNPACK)") +
          "\n";
 }

@@ -31,10 +31,10 @@ std::string version_text(const std::string& tool);
 // line. Call before adding options.
 void configure(CLI::App& app, const std::string& tool);
 
-// --kernel-path NAME and --dense auto|gemm|xnnpack|packed|inplace: how a tool's sessions
-// run (attn_session_options' kernel_path and dense). `dense` receives the
-// attn_dense_backend value.
-void add_session_options(CLI::App& app, std::string& kernel_path, uint32_t& dense);
+// --kernel-path NAME, --quant-kernels NAME and --dense auto|gemm|xnnpack|packed|inplace:
+// how a tool's sessions run (attn_session_options' kernel_path, quant_kernels and
+// dense). `dense` receives the attn_dense_backend value.
+void add_session_options(CLI::App& app, std::string& kernel_path, std::string& quant_kernels, uint32_t& dense);
 
 // Parses argv and runs `body`; maps every outcome to an exit code: help and
 // --version exit 0, a CLI11 error or a usage Failure 2, any other exception 1

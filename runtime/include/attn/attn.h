@@ -157,6 +157,13 @@ typedef struct attn_session_options {
   attn_thread_pool* pool;
   /* The session's own pool's idle workers: an attn_wait_mode. */
   uint32_t wait;
+  /* The kernels of f16, q8 and q4 weights, by variant name ("scalar",
+   * "avx2", "avx2-vnni", "avx512-vnni", "neon", "neon-dotprod"; see
+   * attn_quant_kernel_variants()); NULL for the best variant of the kernel
+   * path. Any variant this build and CPU have can be chosen, e.g. to measure
+   * AVX2 without VNNI on a CPU with it; one they lack is
+   * ATTN_ERROR_UNSUPPORTED_HARDWARE. */
+  const char* quant_kernels;
 } attn_session_options;
 
 /* Operator classes for profiling. */
@@ -297,6 +304,10 @@ ATTN_API void attn_thread_pool_release(attn_thread_pool* pool);
  * best last (e.g. "scalar,avx2,avx512"); attn_kernel_path() is the one in
  * use. */
 ATTN_API const char* attn_kernel_paths(void);
+/* The quantized-weight kernel variants this build has and this CPU can run,
+ * comma-separated, each path's best after its others (e.g.
+ * "scalar,avx2,avx2-vnni,avx512-vnni"). */
+ATTN_API const char* attn_quant_kernel_variants(void);
 
 /* --- Text: tokenizer and sampling ----------------------------------------
  *

@@ -241,7 +241,7 @@ struct QuantGemmTask {
 void DenseLayer::prepare_quantized(const PrepareContext& context, int weight, size_t max_rows) {
   const Model& m = context.model;
   const ConstTensor& w = m.tensors[size_t(weight)];
-  const QuantKernels& q = quant_kernels(context.executor.kernels().path);
+  const QuantKernels& q = context.executor.quant_kernels();
   quant_ = &q;
   const size_t n = out_features_, k = in_features_;
   const WeightType type = type_;

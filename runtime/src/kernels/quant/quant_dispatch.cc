@@ -90,6 +90,12 @@ const QuantKernels* best_for(const char* path) {
   return best;
 }
 
+std::string variant_names() {
+  std::string names;
+  for (const QuantKernels* v : variants()) names += (names.empty() ? "" : ", ") + std::string(v->name);
+  return names;
+}
+
 }  // namespace
 
 const QuantKernels& quant_kernels(const char* path) {
@@ -97,10 +103,16 @@ const QuantKernels& quant_kernels(const char* path) {
   // An AVX-512 CPU without VNNI (Skylake-X) runs the AVX2 variant.
   if (!q && std::strcmp(path, "avx512") == 0) q = best_for("avx2");
   if (q) return *q;
-  std::string names;
-  for (const QuantKernels* v : variants()) names += (names.empty() ? "" : ", ") + std::string(v->name);
   fail(ATTN_ERROR_UNSUPPORTED_HARDWARE, "no quantized kernels for the kernel path '" + std::string(path) +
-                                            "' in this build on this CPU (there are: " + names + ")");
+                                            "' in this build on this CPU (there are: " + variant_names() + ")");
+}
+
+const QuantKernels& quant_kernels_by_name(const char* name) {
+  for (const QuantKernels* v : variants())
+    if (std::strcmp(v->name, name) == 0) return *v;
+  fail(ATTN_ERROR_UNSUPPORTED_HARDWARE, "quantized kernel variant '" + std::string(name) +
+                                            "' is not available in this build on this CPU (there are: " +
+                                            variant_names() + ")");
 }
 
 const QuantKernels* const* available_quant_kernels(size_t* count) {

@@ -58,6 +58,10 @@ struct QuantKernels {
 // "avx2", "avx512", "neon"); throws attn::Error when it has none.
 const QuantKernels& quant_kernels(const char* path);
 
+// The variant named `name` ("avx2-vnni"; see QuantKernels::name); throws
+// attn::Error (ATTN_ERROR_UNSUPPORTED_HARDWARE) when this build or CPU lacks it.
+const QuantKernels& quant_kernels_by_name(const char* name);
+
 // Every variant compiled in and supported by this CPU, scalar first (the
 // tests run each; on x86 there can be several per path, e.g. avx2 with and
 // without AVX-VNNI).
