@@ -6,32 +6,33 @@
 #include "kernels/kernels.h"
 #include "kernels/quant/quant_kernels.h"
 
-extern "C" const char* attn_kernel_paths(void) {
+namespace {
+
+// The names of a detected list (kernel paths, quantized variants),
+// comma-separated, built once; "unknown" if detection throws.
+template <typename T, typename Name>
+const char* names_once(const T* const* (*list)(size_t*), Name name) {
   try {
-    static const std::string list = [] {
+    static const std::string text = [&] {
       size_t count = 0;
-      const attn::Kernels* const* paths = attn::available_kernel_paths(&count);
-      std::string text;
-      for (size_t i = 0; i < count; ++i) text += (i ? "," : "") + std::string(paths[i]->path);
-      return text;
+      const T* const* items = list(&count);
+      std::string joined;
+      for (size_t i = 0; i < count; ++i) joined += (i ? "," : "") + std::string(name(*items[i]));
+      return joined;
     }();
-    return list.c_str();
+    return text.c_str();
   } catch (...) {
     return "unknown";
   }
 }
 
+}  // namespace
+
+extern "C" const char* attn_kernel_paths(void) {
+  return names_once<attn::Kernels>(attn::available_kernel_paths, [](const attn::Kernels& k) { return k.path; });
+}
+
 extern "C" const char* attn_quant_kernel_variants(void) {
-  try {
-    static const std::string list = [] {
-      size_t count = 0;
-      const attn::QuantKernels* const* variants = attn::available_quant_kernels(&count);
-      std::string text;
-      for (size_t i = 0; i < count; ++i) text += (i ? "," : "") + std::string(variants[i]->name);
-      return text;
-    }();
-    return list.c_str();
-  } catch (...) {
-    return "unknown";
-  }
+  return names_once<attn::QuantKernels>(attn::available_quant_kernels,
+                                        [](const attn::QuantKernels& q) { return q.name; });
 }
