@@ -76,8 +76,9 @@ void check_samples(attn_model* model, const char* path, const std::string& what,
     const std::vector<float> got = test::read_output(session);
     const infer::OutputCheck c = infer::compare_output(got.data(), static_cast<const float*>(want), got.size(),
                                                        size_t(info.shape[info.rank - 1]), allowance);
-    INFO(what << " on " << path << (quant ? ", quantized " + std::string(quant) : "") << ", sample " << k << ": max error " << c.max_error << ", tolerance " << c.tolerance
-              << " (allowance " << allowance << ")");
+    INFO(what << " on " << (path ? path : "the default path") << (quant ? ", quantized " + std::string(quant) : "")
+              << ", sample " << k << ": max error " << c.max_error << ", tolerance " << c.tolerance << " (allowance "
+              << allowance << ")");
     CHECK(c.passed);
   }
   attn_session_release(session);

@@ -19,11 +19,11 @@ namespace attn {
 struct QuantKernels;
 
 struct ExecutorConfig {
-  const Kernels* kernels = nullptr;      // null: the process's choice (kernels())
+  const Kernels* kernels = nullptr;     // null: the process's choice (kernels())
   const QuantKernels* quant = nullptr;  // null: the best variant of the kernel path
-  uint32_t threads = 1;              // 0 = one per core
-  std::shared_ptr<WorkerPool> pool;  // the app's pool, shared; null: the executor's own
-  bool spin = true;                  // the own pool's workers spin before sleeping
+  uint32_t threads = 1;                 // 0 = one per core
+  std::shared_ptr<WorkerPool> pool;     // the app's pool, shared; null: the executor's own
+  bool spin = true;                     // the own pool's workers spin before sleeping
   attn_dense_backend dense = ATTN_DENSE_AUTO;  // whether XNNPACK may need a pool of its own
   bool profile = false;
 };

@@ -20,7 +20,7 @@ namespace attn {
 struct SessionConfig {
   uint32_t threads = 1;  // 0 = one per core
   bool profile = false;
-  const Kernels* kernels = nullptr;      // null: the process's choice (kernels())
+  const Kernels* kernels = nullptr;     // null: the process's choice (kernels())
   const QuantKernels* quant = nullptr;  // null: the best variant of the kernel path
   attn_dense_backend dense = ATTN_DENSE_AUTO;
   attn_cancel_fn cancel = nullptr;

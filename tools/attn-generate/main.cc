@@ -31,9 +31,7 @@ struct Options {
   std::vector<std::string> stops;
   bool tokenize_only = false, quiet = false;
   unsigned threads = 1;
-  std::string kernel_path;     // empty: the best the CPU has
-  std::string quant_kernels;   // empty: the kernel path's best
-  uint32_t dense = ATTN_DENSE_AUTO;
+  attn::cli::SessionChoice session;
 };
 
 std::vector<int32_t> parse_ids(const std::string& text) {
@@ -112,9 +110,7 @@ int run(const Options& o) {
   attn_session_options options;
   attn_session_options_init(&options);
   options.threads = o.threads;
-  options.kernel_path = o.kernel_path.empty() ? nullptr : o.kernel_path.c_str();
-  options.quant_kernels = o.quant_kernels.empty() ? nullptr : o.quant_kernels.c_str();
-  options.dense = o.dense;
+  o.session.apply(options);
   Handle<attn_session, attn_session_release> session;
   check(attn_session_create(model.p, &options, &session.p), "preparing the session");
 
@@ -195,7 +191,7 @@ int main(int argc, char** argv) {
       });
   app.add_flag("--tokenize-only", o.tokenize_only, "print the prompt's ids, comma-separated, and exit");
   app.add_option("-t,--threads", o.threads, "worker threads (default 1; 0 = one per core)")->check(CLI::Range(0u, 1024u));
-  attn::cli::add_session_options(app, o.kernel_path, o.quant_kernels, o.dense);
+  attn::cli::add_session_options(app, o.session);
   app.add_flag("-q,--quiet", o.quiet, "no timing line on stderr");
   try {
     app.parse(argc, argv);

@@ -179,8 +179,7 @@ int run(int argc, char** argv) {
                "gpt: compute each position's logits by decoding the items one token at a time through the cache");
   app.add_option("-t,--threads", threads_text, "worker threads, e.g. 1 or 1,2,4 (a list for --bench only; 0 = one per core)")
       ->type_name("LIST");
-  cli::add_session_options(app, session_choice().kernel_path, session_choice().quant_kernels,
-                           session_choice().dense);
+  cli::add_session_options(app, session_choice());
   app.add_flag("-q,--quiet", bench.quiet, "no progress on stderr; print nothing when a run or --verify succeeds");
   auto* group = app.add_option_group("benchmarking (--bench, --compare)");
   group->add_flag("--bench", want_bench,

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cli.h"
 #include "failure.h"
 #include "shape_text.h"
 
@@ -34,21 +35,16 @@ class Rng {
   uint64_t state_;
 };
 
-// How attn-infer's sessions run besides their thread count: --kernel-path,
-// --quant-kernels and --dense, set once from the command line.
-struct SessionChoice {
-  std::string kernel_path;    // empty: the best the CPU has
-  std::string quant_kernels;  // empty: the kernel path's best
-  uint32_t dense = ATTN_DENSE_AUTO;
-};
-inline SessionChoice& session_choice() {
-  static SessionChoice choice;
+// How attn-infer's sessions run besides their thread count, set once from
+// the command line.
+inline cli::SessionChoice& session_choice() {
+  static cli::SessionChoice choice;
   return choice;
 }
 // The kernel path the sessions run on, and the quantized kernel variant
 // when one is chosen: "avx2" or "avx2, quantized avx2".
 inline std::string chosen_kernel_path() {
-  const SessionChoice& c = session_choice();
+  const cli::SessionChoice& c = session_choice();
   const std::string path = c.kernel_path.empty() ? attn_kernel_path() : c.kernel_path;
   return c.quant_kernels.empty() ? path : path + ", quantized " + c.quant_kernels;
 }
@@ -57,10 +53,7 @@ inline attn_session_options session_options(uint32_t threads) {
   attn_session_options o;
   attn_session_options_init(&o);
   o.threads = threads;
-  const SessionChoice& c = session_choice();
-  o.kernel_path = c.kernel_path.empty() ? nullptr : c.kernel_path.c_str();
-  o.quant_kernels = c.quant_kernels.empty() ? nullptr : c.quant_kernels.c_str();
-  o.dense = c.dense;
+  session_choice().apply(o);
   return o;
 }
 

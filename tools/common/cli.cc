@@ -14,17 +14,23 @@
 
 namespace attn::cli {
 
-void add_session_options(CLI::App& app, std::string& kernel_path, std::string& quant_kernels, uint32_t& dense) {
-  app.add_option("--kernel-path", kernel_path,
+void SessionChoice::apply(attn_session_options& options) const {
+  options.kernel_path = kernel_path.empty() ? nullptr : kernel_path.c_str();
+  options.quant_kernels = quant_kernels.empty() ? nullptr : quant_kernels.c_str();
+  options.dense = dense;
+}
+
+void add_session_options(CLI::App& app, SessionChoice& choice) {
+  app.add_option("--kernel-path", choice.kernel_path,
                  "run on this kernel path (one of those --version lists; default the best this CPU has)")
       ->type_name("NAME");
-  app.add_option("--quant-kernels", quant_kernels,
+  app.add_option("--quant-kernels", choice.quant_kernels,
                  "run f16/q8/q4 weights on this kernel variant (one of those --version lists; default the kernel "
                  "path's best)")
       ->type_name("NAME");
   app.add_option_function<std::string>(
          "--dense",
-         [&dense](const std::string& name) {
+         [&dense = choice.dense](const std::string& name) {
            const std::map<std::string, uint32_t> backends{
                {"auto", ATTN_DENSE_AUTO},
                {"gemm", ATTN_DENSE_GEMM},

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <attn/attn.h>
 
 #include <functional>
 #include <string>
@@ -31,10 +32,17 @@ std::string version_text(const std::string& tool);
 // line. Call before adding options.
 void configure(CLI::App& app, const std::string& tool);
 
-// --kernel-path NAME, --quant-kernels NAME and --dense auto|gemm|xnnpack|packed|inplace:
-// how a tool's sessions run (attn_session_options' kernel_path, quant_kernels and
-// dense). `dense` receives the attn_dense_backend value.
-void add_session_options(CLI::App& app, std::string& kernel_path, std::string& quant_kernels, uint32_t& dense);
+// How a tool's sessions run besides their thread count: --kernel-path NAME,
+// --quant-kernels NAME and --dense auto|gemm|xnnpack|packed|inplace
+// (attn_session_options' kernel_path, quant_kernels and dense).
+struct SessionChoice {
+  std::string kernel_path;    // empty: the best the CPU has
+  std::string quant_kernels;  // empty: the kernel path's best
+  uint32_t dense = ATTN_DENSE_AUTO;
+  // Sets those three fields of `options`; its names point into this choice.
+  void apply(attn_session_options& options) const;
+};
+void add_session_options(CLI::App& app, SessionChoice& choice);
 
 // Parses argv and runs `body`; maps every outcome to an exit code: help and
 // --version exit 0, a CLI11 error or a usage Failure 2, any other exception 1
