@@ -11,7 +11,7 @@
 namespace attn {
 
 Executor::Executor(const ExecutorConfig& config)
-    : kernels_(config.kernels ? *config.kernels : kernels()), quant_(config.quant), profiling_(config.profile) {
+    : kernels_(config.kernels ? *config.kernels : attn::kernels()), quant_(config.quant), profiling_(config.profile) {
   const uint32_t threads = config.pool ? uint32_t(config.pool->threads()) : config.threads;
   if (threads > 1024) fail(ATTN_ERROR_INVALID_ARGUMENT, "threads " + std::to_string(threads) + " is more than 1024");
   threads_ = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
