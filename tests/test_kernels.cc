@@ -17,7 +17,9 @@
 #include "reference_math.h"
 #include "kernel_error_bounds.h"
 #include "kernels/kernels.h"
+#include "executor.h"
 #include "memory_plan.h"
+#include "ops/dense_layer.h"
 
 using attn::Kernels;
 namespace bounds = attn::test;
@@ -444,6 +446,49 @@ TEST_CASE("gemm on weights in place, bias, fused activation and residual") {
             for (size_t r = 0; r < m; ++r)
               for (size_t j = n; j < c_stride; ++j) untouched &= c[r * c_stride + j] == -7.0f;
             CHECK_MESSAGE(untouched, "gemm_nt on the " << k->path << " path wrote between rows");
+          }
+        }
+      }
+    }
+  }
+}
+
+// A layer on weights in place with many rows (from 64, run_gemm_in_place
+// packs W a panel at a time into each thread's scratch, then runs the packed GEMM), on
+// one and two threads, against the same double reference and bound: n past
+// several panels and a partial last one, so that every panel's bias,
+// residual and output columns are its own.
+TEST_CASE("a layer on weights in place with many rows, packing a panel at a time") {
+  std::mt19937 rng(19);
+  for (const Kernels* k : paths()) {
+    if (!k->gemm) continue;
+    for (uint32_t threads : {1u, 2u}) {
+      attn::ExecutorConfig config;
+      config.kernels = k;
+      config.threads = threads;
+      attn::Executor exec(config);
+      for (size_t m : {64, 70}) {  // from kStripMinRows (64)
+        for (size_t n : {1, 33, 100, 300}) {
+          for (size_t depth : {7, 300, 1025}) {
+            const int e = int((m + n + depth) % 4);
+            const bool with_bias = (n + depth) % 2, with_residual = (m + n) % 2;
+            const size_t a_stride = depth + 3, c_stride = n;
+            auto a = random_vector(m * a_stride, rng), w_buffer = random_vector(1 + n * depth, rng, 0.1f),
+                 bias = random_vector(n, rng), residual_rows = random_vector(m * c_stride, rng);
+            const float* w = w_buffer.data() + 1;  // not vector aligned
+            std::vector<float> c(m * c_stride, -7.0f);
+            const float* b = with_bias ? bias.data() : nullptr;
+            const float* residual = with_residual ? residual_rows.data() : nullptr;
+            attn::reserve_gemm_in_place(exec, m, depth);
+            attn::run_gemm_in_place(exec, {a.data(), a_stride, m, depth, w, b, attn::Epilogue(e), residual, c.data(), n});
+            std::vector<float> got;
+            std::vector<double> want, bound;
+            dense_reference(a.data(), a_stride, w, depth, m, n, depth, b, attn::Epilogue(e), residual, c.data(),
+                            c_stride, got, want, bound);
+            check_within("gemm_in_place", k,
+                         sizes({{"threads", threads}, {"m", m}, {"n", n}, {"depth", depth}, {"epilogue", e},
+                                {"bias", b != nullptr}, {"residual", residual != nullptr}}),
+                         got, want, bound);
           }
         }
       }

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdlib>
 
+#include "executor.h"
+#include "ops/dense_layer.h"
 #include "support.h"
 
 #ifdef ATTN_SANITIZED
@@ -114,6 +116,30 @@ TEST_CASE("set_input, run and get_output allocate nothing") {
       // Fewer runs with a worker thread: on a loaded machine each hand-off waits for a core.
       CHECK(allocations_during_runs(fixture, threads, threads == 1 ? 3000 : 300) == 0);
     }
+  }
+}
+
+// The fixtures have at most 17 rows; a layer in place packs its panels as it
+// runs from 64 rows (dense_layer.cc), into scratch reserved beforehand.
+TEST_CASE("a layer in place with many rows, packing its panels as it runs, allocates nothing") {
+  for (uint32_t threads : {1u, 2u}) {
+    CAPTURE(threads);
+    attn::ExecutorConfig config;
+    config.threads = threads;
+    attn::Executor exec(config);
+    const size_t m = 64, n = 100, k = 300;
+    // 0.5 · 0.25 summed 300 times is 37.5 in every order: exact in float.
+    std::vector<float> a(m * k, 0.5f), w(n * k, 0.25f), c(m * n, 0.0f);
+    attn::reserve_gemm_in_place(exec, m, k);
+    const attn::GemmCall call{a.data(), k, m, k, w.data(), nullptr, attn::Epilogue::None, nullptr, c.data(), n};
+    attn::run_gemm_in_place(exec, call);  // a first run, outside the count
+    allocations = 0;
+    counting = true;
+    for (int r = 0; r < 100; ++r) attn::run_gemm_in_place(exec, call);
+    counting = false;
+    CHECK(allocations.load() == 0);
+    CHECK(c.front() == 37.5f);
+    CHECK(c.back() == 37.5f);
   }
 }
 

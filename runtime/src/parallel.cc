@@ -20,10 +20,18 @@ inline void cpu_relax() {
 // operators of one run then start without a wake-up.
 constexpr int kSpins = 20000;
 
+thread_local size_t t_thread_index = 0;  // set once by each worker
+
 }  // namespace
 
+size_t WorkerPool::thread_index() { return t_thread_index; }
+
 WorkerPool::WorkerPool(size_t threads, bool spin) : spins_(spin ? kSpins : 0) {
-  for (size_t i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  for (size_t i = 1; i < threads; ++i)
+    workers_.emplace_back([this, i] {
+      t_thread_index = i;
+      worker_loop();
+    });
 }
 
 WorkerPool::~WorkerPool() {

@@ -34,6 +34,12 @@ class WorkerPool {
 
   size_t threads() const { return workers_.size() + 1; }
 
+  // Which thread of its pool runs the calling code: i in [1, threads()) on
+  // worker i, 0 on any thread that is no pool's worker (the caller of run(),
+  // which takes items too). A task uses it to pick its thread's share of
+  // scratch: items that run at once run on different threads of one pool.
+  static size_t thread_index();
+
   // Runs task(context, i) for every i in [0, items), returns when all are
   // done. Sessions sharing the pool take turns: one job at a time.
   void run(Task task, void* context, size_t items);

@@ -52,6 +52,16 @@ bool use_own_gemm(const Kernels& k, size_t in_features, size_t out_features, siz
 // no copy (bench/RESULTS.md, "f32 weights in place").
 constexpr size_t kPackedF32WeightsLimit = size_t(256) << 20;
 
+// From this many rows, a layer whose weights are used in place packs them
+// one panel at a time as it runs (StripTask); below, gemm_nt reads them.
+// Packing is a pass over W that the GEMM does not hide: on GPT-2 124M
+// (Zen 5, avx512, one thread) about 30 ms a run for its 498 MB, where
+// gemm_nt's extra time is about a third of the GEMM's, which is ~1.25 ms
+// per row. They meet near 80 rows; prefills alternated (a busy machine,
+// medians of 4): 128 tokens 401 ms packing panels against 430 gemm_nt, 64
+// tokens 261 against 267, 32 tokens slower (81-106 against 69-70).
+constexpr size_t kStripMinRows = 64;
+
 // Whether an f32 layer on the own GEMM reads its weights where the model
 // holds them (the file mapping, or the loaded copy) rather than packed.
 bool f32_in_place(const Kernels& k, const Model& m, attn_dense_backend dense) {
@@ -139,10 +149,53 @@ struct GemmNtTask {
   }
 };
 
+// With many rows the weights are packed as they are used instead: each
+// panel of W (gemm_panel columns, from where the model holds them) is packed
+// into its thread's part of the executor's scratch, then the packed GEMM
+// runs on it. Packing a panel is one pass over its weights, against 2·rows
+// FLOPs per weight, and the packed GEMM has no horizontal sums. A few rows
+// (decoding) read each weight once either way: they take gemm_nt. See
+// kStripMinRows for what it measured.
+struct StripTask {
+  const Kernels* kernels;
+  GemmCall call;  // packed: W [n, k] as stored
+  char* scratch;  // strip_bytes(k) per thread of the executor
+  size_t strip_bytes, panels, panels_per_item;
+  static void run(void* context, size_t item) {
+    auto* t = static_cast<StripTask*>(context);
+    const Kernels& k = *t->kernels;
+    const GemmCall& g = t->call;
+    auto* strip = reinterpret_cast<float*>(t->scratch + WorkerPool::thread_index() * t->strip_bytes);
+    const size_t first = item * t->panels_per_item, last = std::min(t->panels, first + t->panels_per_item);
+    for (size_t p = first; p < last; ++p) {
+      const size_t begin = p * k.gemm_panel, width = std::min(k.gemm_panel, g.n - begin);
+      k.gemm_pack(g.packed + begin * g.k, width, g.k, strip);
+      k.gemm(g.a, g.a_stride, g.m, g.k, strip, g.bias ? g.bias + begin : nullptr, g.epilogue,
+             g.residual ? g.residual + begin : nullptr, g.c + begin, g.n, width, 0, 1);
+    }
+  }
+};
+
+size_t strip_bytes(const Kernels& k, size_t in_features) {
+  return (k.gemm_packed_floats(k.gemm_panel, in_features) * sizeof(float) + 63) / 64 * 64;
+}
+
+bool packs_strips(const Kernels& k, size_t rows) { return k.gemm && rows >= kStripMinRows; }
+
 }  // namespace
+
+void reserve_gemm_in_place(Executor& exec, size_t max_rows, size_t k) {
+  if (packs_strips(exec.kernels(), max_rows)) exec.reserve_scratch(exec.threads() * strip_bytes(exec.kernels(), k));
+}
 
 void run_gemm_in_place(Executor& exec, const GemmCall& call) {
   const Kernels& k = exec.kernels();
+  if (packs_strips(k, call.m)) {
+    StripTask task{&k, call, static_cast<char*>(exec.scratch()), strip_bytes(k, call.k),
+                   (call.n + k.gemm_panel - 1) / k.gemm_panel, 0};
+    return for_each_panel_group(exec, call.m, call.k, call.n, task.panels, &task.panels_per_item, &StripTask::run,
+                                &task);
+  }
   GemmNtTask task{&k, call, 0};
   const size_t groups = (call.n + k.gemm_nt_columns - 1) / k.gemm_nt_columns;
   for_each_panel_group(exec, call.m, call.k, call.n, groups, &task.groups_per_item, &GemmNtTask::run, &task);
@@ -167,6 +220,7 @@ void DenseLayer::prepare(const PrepareContext& context, int weight, int bias, Ac
   if (backend == F32Backend::InPlace) {
     in_place_ = true;
     packed_ = w.floats();  // where the model holds it: the file mapping, or the loaded copy
+    reserve_gemm_in_place(context.executor, max_rows, in_features_);
   } else if (backend == F32Backend::Packed) {
     const size_t n = out_features_, depth = in_features_;
     packed_ = m.packed_weights.get(&k, weight, w, k.gemm_packed_floats(n, depth) * sizeof(float),

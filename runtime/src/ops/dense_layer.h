@@ -25,7 +25,11 @@ struct GemmCall {
   size_t n;
 };
 void run_gemm(Executor& exec, const GemmCall& call);
+// call.packed is W [n, k] as stored. Runs of up to max_rows rows need
+// reserve_gemm_in_place(exec, max_rows, k) at prepare: from kStripMinRows
+// rows (dense_layer.cc) W is packed a panel at a time into exec's scratch.
 void run_gemm_in_place(Executor& exec, const GemmCall& call);
+void reserve_gemm_in_place(Executor& exec, size_t max_rows, size_t k);
 
 struct QuantKernels;
 
