@@ -4,12 +4,24 @@
 // is the ceiling for the dense layers' GFLOP/s in bench_kernels and
 // bench_models. With two threads each runs its own loop (threads:2).
 //
+// The same for the 8-bit dot product of the q8 and q4 kernels (vpdpbusd: in
+// each 32-bit lane, 4 products of unsigned by signed bytes added to the
+// lane), with VNNI on 256-bit (AVX-VNNI) and 512-bit (AVX-512 VNNI)
+// registers; OPS counts each product as 2 operations, like FLOPS. The
+// quantized GEMMs' OPS in bench_quant is measured against this ceiling
+// (docs/kernels.md).
+//
 // Also the read bandwidth of one core from memory: a streaming sum over a
 // buffer far larger than the last-level cache. Decoding one token of a large
 // model reads every weight once, so weight bytes per token divided by this
 // figure is decode's floor (docs/kernels.md, bench/RESULTS.md).
 //
 //   build-bench/bench/bench_peak
+
+#if defined(__GNUC__) && !defined(__clang__)  // GCC bug 105593 (see runtime/src/kernels/f32_avx512.cc)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include <benchmark/benchmark.h>
 
@@ -93,12 +105,71 @@ void bm_fma_avx512(benchmark::State& state) {
                                                benchmark::Counter::OneK::kIs1000);
 }
 
+__attribute__((target("avxvnni"))) int32_t dot_i8_avxvnni(int64_t iterations) {
+#define DECL(i) __m256i acc##i = _mm256_set1_epi32(i);
+#define STEP(i) acc##i = _mm256_dpbusd_avx_epi32(acc##i, u, s);
+#define HIDE(i) __asm__ volatile("" : "+x"(acc##i));
+#define SUM(i) sum = _mm256_add_epi32(sum, acc##i);
+  ATTN_REP12(DECL)
+  const __m256i u = _mm256_set1_epi8(3), s = _mm256_set1_epi8(-5);
+  for (int64_t it = 0; it < iterations; ++it) {
+    ATTN_REP12(STEP)
+    ATTN_REP12(HIDE)
+  }
+  __m256i sum = _mm256_setzero_si256();
+  ATTN_REP12(SUM)
+  return _mm256_extract_epi32(sum, 0);
+#undef DECL
+#undef STEP
+#undef HIDE
+#undef SUM
+}
+
+__attribute__((target("avx512f,avx512vnni"))) int32_t dot_i8_avx512vnni(int64_t iterations) {
+#define DECL(i) __m512i acc##i = _mm512_set1_epi32(i);
+#define STEP(i) acc##i = _mm512_dpbusd_epi32(acc##i, u, s);
+#define HIDE(i) __asm__ volatile("" : "+v"(acc##i));
+#define SUM(i) sum = _mm512_add_epi32(sum, acc##i);
+  ATTN_REP24(DECL)
+  const __m512i u = _mm512_set1_epi8(3), s = _mm512_set1_epi8(-5);
+  for (int64_t it = 0; it < iterations; ++it) {
+    ATTN_REP24(STEP)
+    ATTN_REP24(HIDE)
+  }
+  __m512i sum = _mm512_setzero_si512();
+  ATTN_REP24(SUM)
+  return _mm512_reduce_add_epi32(sum);
+#undef DECL
+#undef STEP
+#undef HIDE
+#undef SUM
+}
+
+// Products per call: chains × lanes × 4.
+void bm_dot_i8_avxvnni(benchmark::State& state) {
+  if (!__builtin_cpu_supports("avxvnni")) return state.SkipWithError("no AVX-VNNI on this CPU");
+  for (auto _ : state) benchmark::DoNotOptimize(dot_i8_avxvnni(kInner));
+  state.counters["OPS"] = benchmark::Counter(double(kInner) * 12 * 8 * 4 * 2 / state.threads(),
+                                             benchmark::Counter::kIsIterationInvariantRate,
+                                             benchmark::Counter::OneK::kIs1000);
+}
+
+void bm_dot_i8_avx512vnni(benchmark::State& state) {
+  if (!__builtin_cpu_supports("avx512vnni")) return state.SkipWithError("no AVX-512 VNNI on this CPU");
+  for (auto _ : state) benchmark::DoNotOptimize(dot_i8_avx512vnni(kInner));
+  state.counters["OPS"] = benchmark::Counter(double(kInner) * 24 * 16 * 4 * 2 / state.threads(),
+                                             benchmark::Counter::kIsIterationInvariantRate,
+                                             benchmark::Counter::OneK::kIs1000);
+}
+
 // One thread by CPU time (steady on a shared machine: it leaves out time the
 // core was taken by others), then one and two threads by real time.
 BENCHMARK(bm_fma_avx2)->Name("peak/fma/avx2");
 BENCHMARK(bm_fma_avx2)->Name("peak/fma/avx2")->ThreadRange(1, 2)->UseRealTime();
 BENCHMARK(bm_fma_avx512)->Name("peak/fma/avx512");
 BENCHMARK(bm_fma_avx512)->Name("peak/fma/avx512")->ThreadRange(1, 2)->UseRealTime();
+BENCHMARK(bm_dot_i8_avxvnni)->Name("peak/dot-i8/avx-vnni");
+BENCHMARK(bm_dot_i8_avx512vnni)->Name("peak/dot-i8/avx512-vnni");
 
 #endif
 
