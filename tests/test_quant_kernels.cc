@@ -205,9 +205,10 @@ TEST_CASE("activation quantization: within half a step, the same on every varian
       const uint8_t* row = want.data() + r * row_bytes;
       for (size_t b = 0; b < blocks; ++b) {
         float scale;
-        int32_t sum, expect_sum = 0;
+        int32_t minus_128_sum, minus_8_sum, expect_sum = 0;  // the offset terms −128·Σq and −8·Σq
         std::memcpy(&scale, row + blocks * 32 + b * 4, 4);
-        std::memcpy(&sum, row + blocks * 36 + b * 4, 4);
+        std::memcpy(&minus_128_sum, row + blocks * 36 + b * 4, 4);
+        std::memcpy(&minus_8_sum, row + blocks * 40 + b * 4, 4);
         float amax = 0;
         for (size_t c = b * kBlock; c < std::min(k, (b + 1) * kBlock); ++c) amax = std::max(amax, std::fabs(a[r * stride + c]));
         CHECK(scale == amax / 127.0f);
@@ -221,7 +222,8 @@ TEST_CASE("activation quantization: within half a step, the same on every varian
           }
           CHECK(std::fabs(double(a[r * stride + c]) - q * double(scale)) <= bounds::q8_roundtrip_bound(scale));
         }
-        CHECK(sum == expect_sum);
+        CHECK(minus_128_sum == -128 * expect_sum);
+        CHECK(minus_8_sum == -8 * expect_sum);
       }
     }
     // Every variant's table gives the same bytes: the quantization is one
@@ -328,7 +330,7 @@ void check_gemm(const QuantKernels& v, WeightType type, size_t m, size_t k, size
       worst.relative = std::max(worst.relative, diff / std::max(1.0, std::fabs(acc)));
       worst.of_bound = std::max(worst.of_bound, err > 0 ? diff / err : (diff > 0 ? INFINITY : 0.0));
       if (!(diff <= err))
-        FAIL_CHECK(kernel << " on " << v.name << ", m " << m << " k " << k << " n " << n << " epilogue "
+        FAIL_CHECK(std::string(kernel) << " on " << std::string(v.name) << ", m " << m << " k " << k << " n " << n << " epilogue "
                           << int(epilogue) << " bias " << with_bias << " residual " << with_residual << ": element ("
                           << r << ", " << j << ") is " << got << ", the reference " << acc << ", outside the bound "
                           << err);
@@ -347,6 +349,8 @@ TEST_CASE("quantized GEMMs on every variant, over edge shapes") {
       for (size_t m : {1, 2, 3, 4, 5, 7, 8, 16, 33})
         for (size_t k : {32, 48, 64, 96})
           for (size_t n = 1; n <= 40; ++n) check_gemm(*v, type, m, k, n, count++, rng);
+      for (size_t m : {1, 5, 33})  // k under one block: the block's padding
+        for (size_t n = 1; n <= 40; ++n) check_gemm(*v, type, m, 16, n, count++, rng);
       for (size_t m : {1, 4, 5, 33})
         for (size_t k : {96, 768}) check_gemm(*v, type, m, k, 768, count++, rng);
     }
