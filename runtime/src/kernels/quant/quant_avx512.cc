@@ -1,6 +1,8 @@
 // The AVX-512 variant (AVX-512 F/BW/VL/VNNI: Ice Lake, Zen 4 and later):
-// vpdpbusd on 512-bit registers, two blocks of 32 at a time, with the 32
-// vector registers holding a tile of 4 rows × 4 columns. Q8 weights are packed as q + 128 (see
+// q8 and q4 by vpdpbusd on 512-bit registers, 16 columns per vector, in
+// tiles of up to 6 rows × 32 columns (two wide panels: 12 integer and 12
+// float accumulators); f16 in tiles of 4 rows × 4 columns with two blocks
+// of 32 per register (quant_x86.inc). Q8 weights are packed as q + 128 (see
 // quant_avxvnni.cc). Compiled with -mavx512f -mavx512bw -mavx512vl
 // -mavx512vnni -mavx2 -mfma -mf16c.
 
