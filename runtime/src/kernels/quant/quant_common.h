@@ -64,8 +64,8 @@ void pack_wide(WeightType type, const void* data, const float* scales, size_t n,
 // padded to 64 bytes. A wide tile whose weights are stored with an offset
 // (q8 as q + 128, q4 as q + 8) starts each block's integer sums at the
 // matching term, broadcast straight from memory: computing it per row and
-// block and moving it from a general register cost 3–4% of the q8 tile at
-// 128 rows (Zen 5, bench_quant).
+// block and moving it from a general register cost 1–3% of the q8 and q4
+// tiles at 128 rows (Zen 5, bench_quant).
 constexpr size_t kActBlockBytes = kQuantBlock + 12;
 inline size_t act_row_bytes(size_t k) { return (quant_blocks(k) * kActBlockBytes + 63) / 64 * 64; }
 struct ActRow {
