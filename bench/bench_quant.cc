@@ -1,6 +1,6 @@
-// Dense layers with f32, f16, q8 and q4 weights at GPT-2's shapes, one
+// Dense layers with f32, f16, q8, q4 and q8c weights at GPT-2's shapes, one
 // thread: the f32 path's own GEMM against every quantized-kernel variant this
-// CPU has (attn::available_quant_kernels). q8 and q4 include the activation
+// CPU has (attn::available_quant_kernels). q8, q4 and q8c include the activation
 // quantization (quantize_rows) in the timed loop, as a layer would run it.
 //
 //   quant/DTYPE-VARIANT/SHAPE/rows:M         weights packed once, cache-warm
@@ -115,9 +115,10 @@ void bm_layer(benchmark::State& state, WeightType type, const attn::Kernels* f32
         break;
       case WeightType::Q8:
       case WeightType::Q4:
-        quant->quantize_rows(x.data(), s.in, rows, s.in, qa.p);
-        (type == WeightType::Q8 ? quant->gemm_q8 : quant->gemm_q4)(qa.p, rows, s.in, w, bias.data(), epilogue,
-                                                                  nullptr, y.data(), s.out, s.out, 0, s.out);
+      case WeightType::Q8C:
+        quant->quantize_rows(x.data(), s.in, rows, s.in, attn::traits_of(type).scales, qa.p);
+        attn::quant_gemm(*quant, type)(qa.p, rows, s.in, w, bias.data(), epilogue, nullptr, y.data(), s.out, s.out, 0,
+                                       s.out);
         break;
     }
     benchmark::DoNotOptimize(y.data());
@@ -146,7 +147,7 @@ void register_all() {
             benchmark::RegisterBenchmark(buf, bm_layer, WeightType::F32, paths[p], nullptr, s, rows, stream);
           }
         for (size_t v = 0; v < variant_count; ++v)
-          for (WeightType t : {WeightType::F16, WeightType::Q8, WeightType::Q4}) {
+          for (WeightType t : {WeightType::F16, WeightType::Q8, WeightType::Q4, WeightType::Q8C}) {
             std::snprintf(buf, sizeof buf, "%s/%s-%s/%s/rows:%zu", kind, attn::traits_of(t).name,
                           variants[v]->name, s.name, rows);
             benchmark::RegisterBenchmark(buf, bm_layer, t, nullptr, variants[v], s, rows, stream);

@@ -2,7 +2,7 @@
 """The bundled default: the four Fashion-MNIST ViTs through attn.
 
 Converts examples/fashion-mnist/<variant>/ with attn-convert (in each weight
-format: f32, f16, q8, q4), runs each model
+format: f32, f16, q8, q4, q8c), runs each model
 over the 10,000 test images with attn-infer, and prints per variant: attention
 parameters per layer, file size, test accuracy and mean latency per image.
 
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(ROOT, "converter", "python"))
 from fashion_mnist_npy import load  # noqa: E402
 
 VARIANTS = ("standard", "optimized", "efficient", "super")
-FORMATS = ("f32", "f16", "q8", "q4")  # attn-convert --weights
+FORMATS = ("f32", "f16", "q8", "q4", "q8c")  # attn-convert --weights
 
 
 def run(cmd):
@@ -84,7 +84,8 @@ def main():
         print("| %-9s | %22d | %10.0f%% | %6.1f KiB | %7.2f%% | %16s | %10.1f us |"
               % (variant, params, 100.0 * params / base, size / 1024.0, 100 * acc, ref_text, 1000 * ms))
     print("\nWeight formats (attn-convert --weights): the dense layers' weights in f16, or in blocks of 32"
-          " with a scale each as 8-bit (q8) or 4-bit (q4) integers\n")
+          " with a scale each as 8-bit (q8) or 4-bit (q4) integers, or as 8-bit integers with one scale"
+          " per output channel and activations one per row (q8c)\n")
     print("| variant   | weights | file size | accuracy | same prediction as f32 | latency/image |")
     print("|-----------|---------|----------:|---------:|-----------------------:|--------------:|")
     for variant, fmt, size, acc, agree, ms in formats:

@@ -279,6 +279,13 @@ expect "--quant-kernels names the variant it ran" contains "$work/out" "quantize
 "$infer" "$work/vit_q8.attnmodel" --verify --quant-kernels nonesuch 2>"$work/err"
 expect "an unknown --quant-kernels exits 1" test $? -eq 1
 expect "an unknown --quant-kernels lists the variants there are" contains "$work/err" "there are: scalar"
+"$convert" "$fx/vit-super-mean" -o "$work/vit_q8c.attnmodel" --weights q8c --embed-sample "$fx/vit-super-mean/inputs.npy" \
+  --embed-count 2 >"$work/out"
+expect "--weights q8c converts" contains "$work/out" "weights         q8c"
+"$infer" "$work/vit_q8c.attnmodel" --verify >"$work/out"
+expect "--verify passes on a q8c model" test $? -eq 0
+"$infer" "$work/vit_q8c.attnmodel" --verify --quant-kernels scalar >"$work/out"
+expect "--verify passes on a q8c model with the scalar quantized kernels" test $? -eq 0
 "$convert" "$fx/vit-super-mean" -o "$work/vit_q9.attnmodel" --weights q9 2>"$work/err"
 expect "an unknown --weights is a usage error" test $? -eq 2
 "$infer" "$work/vit.attnmodel" --verify 2>"$work/err"

@@ -46,6 +46,17 @@ inline double qgemm_bound(size_t blocks, double abs_sum) {
   return (kUnitRoundoff + gamma_n(16.0 * double(blocks) + 2)) * abs_sum;
 }
 
+// A q8c GEMM column: y = bias + sa·sw·Σ_b D_b (one scale per row on each
+// side). The narrow variants run it as q8 on scales repeated per block
+// (qgemm_bound). The wide ones sum up to 256 blocks per lane as one exact
+// int32 d_cl (quant_wide.inc: no overflow), which may pass 2^24, so its
+// conversion to float rounds (≤ u·|d_cl|); then as q8 with C ≤ B chunks in
+// place of blocks. Adding that u to qgemm's terms:
+//   |got − y| ≤ (2u + γ(16B + 2))·S.
+inline double q8c_gemm_bound(size_t blocks, double abs_sum) {
+  return (2 * kUnitRoundoff + gamma_n(16.0 * double(blocks) + 2)) * abs_sum;
+}
+
 // An f16 GEMM column: the weights convert to float exactly, so it is an f32
 // dot product of k terms (the zero padding past k adds exactly) plus the bias:
 // dot_bound(k, S) = γ(k + 1)·S, S = |bias| + Σ|a_i·w_i|.

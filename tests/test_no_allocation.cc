@@ -143,9 +143,10 @@ TEST_CASE("a layer in place with many rows, packing its panels as it runs, alloc
   }
 }
 
-TEST_CASE("runs of f16, q8 and q4 models allocate nothing either") {
+TEST_CASE("runs of f16, q8, q4 and q8c models allocate nothing either") {
   for (const char* fixture : {"vit-super-cls-postnorm", "gpt-super"})
-    for (attn::WeightType weights : {attn::WeightType::F16, attn::WeightType::Q8, attn::WeightType::Q4})
+    for (attn::WeightType weights :
+         {attn::WeightType::F16, attn::WeightType::Q8, attn::WeightType::Q4, attn::WeightType::Q8C})
       for (uint32_t threads : {1u, 2u}) {
         CAPTURE(std::string(fixture));
         CAPTURE(int(weights));

@@ -18,6 +18,7 @@
 #include "random_data.h"
 #include "reference_math.h"
 #include "error.h"
+#include "kernels/quant/quant_common.h"  // the activation layout
 #include "kernels/quant/quant_kernels.h"
 #include "quant_error_bounds.h"
 
@@ -46,13 +47,13 @@ struct Quantized {
   size_t n, k, blocks;
   std::vector<uint8_t> data;
   std::vector<float> scales;
-  int q(size_t row, size_t col) const {  // q8, q4; 0 past k
+  int q(size_t row, size_t col) const {  // q8, q4, q8c; 0 past k
     const size_t b = col / kBlock, j = col % kBlock;
-    if (type == WeightType::Q8) return int8_t(data[(row * blocks + b) * kBlock + j]);
+    if (attn::traits_of(type).int8) return int8_t(data[(row * blocks + b) * kBlock + j]);
     const uint8_t byte = data[(row * blocks + b) * (kBlock / 2) + j % 16];
     return int(j < 16 ? byte & 15 : byte >> 4) - 8;
   }
-  double scale(size_t row, size_t b) const { return scales[row * blocks + b]; }
+  double scale(size_t row, size_t b) const { return scales[attn::traits_of(type).scale_index(row, b, k)]; }
 };
 
 Quantized quantize(WeightType type, const std::vector<float>& w, size_t n, size_t k) {
@@ -109,6 +110,12 @@ TEST_CASE("weight type table and sizes") {
   CHECK(attn::traits_of(WeightType::Q4).data_bytes(3, 33) == 3 * 32);
   CHECK(attn::traits_of(WeightType::Q8).scale_count(3, 33) == 6);
   CHECK(attn::traits_of(WeightType::F16).scale_count(3, 33) == 0);
+  CHECK(std::string(attn::traits_of(WeightType::Q8C).name) == "q8c");
+  CHECK(attn::traits_of(WeightType::Q8C).data_bytes(3, 33) == 3 * 64);  // q8's blocks
+  CHECK(attn::traits_of(WeightType::Q8C).scale_count(3, 33) == 3);      // one per row
+  CHECK(attn::traits_of(WeightType::Q8C).scale_index(2, 1, 33) == 2);
+  CHECK(attn::traits_of(WeightType::Q8).scale_index(2, 1, 33) == 5);
+  for (const attn::WeightTypeTraits& t : attn::kWeightTypes) CHECK(attn::weight_type_named(t.name) == &t);
 }
 
 TEST_CASE("f16 conversion: exact back, nearest even there") {
@@ -138,9 +145,10 @@ TEST_CASE("f16 conversion: exact back, nearest even there") {
   }
 }
 
-TEST_CASE("q8 and q4 round trip, zero blocks, padding, extremes") {
+TEST_CASE("q8, q4 and q8c round trip, zero blocks, padding, extremes") {
   std::mt19937 rng(5);
-  for (WeightType type : {WeightType::Q8, WeightType::Q4}) {
+  for (WeightType type : {WeightType::Q8, WeightType::Q4, WeightType::Q8C}) {
+    const bool per_row = attn::traits_of(type).scales == attn::Scales::PerRow;
     for (size_t k : {1, 31, 32, 33, 48, 49, 64, 100}) {
       const size_t n = 5;
       auto w = random_vector(n * k, rng);
@@ -153,18 +161,20 @@ TEST_CASE("q8 and q4 round trip, zero blocks, padding, extremes") {
         for (size_t b = 0; b < q.blocks; ++b) {
           const double d = q.scale(r, b);
           const size_t end = std::min(k, (b + 1) * kBlock);
+          // The values one scale covers: the block's, or (q8c) the row's.
+          const size_t first = per_row ? 0 : b * kBlock, last = per_row ? k : end;
           double amax = 0;
-          size_t at = b * kBlock;
-          for (size_t c = b * kBlock; c < end; ++c)
+          size_t at = first;
+          for (size_t c = first; c < last; ++c)
             if (std::fabs(w[r * k + c]) > amax) amax = std::fabs(w[r * k + c]), at = c;
           if (amax == 0) CHECK(d == 0);
           // The largest magnitude maps to the extreme: ±127, or −8 for q4.
           if (amax > 0) CHECK(q.q(r, at) == (type == WeightType::Q4 ? -8 : (w[r * k + at] > 0 ? 127 : -127)));
           for (size_t c = b * kBlock; c < end; ++c) {
             const double x = w[r * k + c], deq = q.q(r, c) * d;
-            const double bound = type == WeightType::Q8 ? bounds::q8_roundtrip_bound(d) : bounds::q4_roundtrip_bound(x, d);
+            const double bound = type == WeightType::Q4 ? bounds::q4_roundtrip_bound(x, d) : bounds::q8_roundtrip_bound(d);
             CHECK_MESSAGE(std::fabs(x - deq) <= bound, "k " << k << " row " << r << " col " << c);
-            CHECK(back[r * k + c] == float(q.q(r, c) * q.scales[r * q.blocks + b]));  // one rounding
+            CHECK(back[r * k + c] == float(q.q(r, c) * float(d)));  // one rounding
           }
           for (size_t c = end; c < (b + 1) * kBlock; ++c) CHECK(q.q(r, c) == 0);  // the padding is zero
         }
@@ -189,28 +199,34 @@ TEST_CASE("q8 and q4 round trip, zero blocks, padding, extremes") {
 
 TEST_CASE("activation quantization: within half a step, the same on every variant") {
   std::mt19937 rng(11);
-  for (size_t k : {1, 31, 32, 33, 48, 49, 96, 770}) {
+  for (attn::Scales scales : {attn::Scales::PerBlock, attn::Scales::PerRow})
+  for (size_t k : {1, 31, 32, 33, 48, 49, 96, 770, 256 * 32 + 40}) {
+    CAPTURE(int(scales));
     const size_t m = 3, stride = k + 5;
     auto a = random_vector(m * stride, rng, 3.0f);
     for (size_t c = 0; c < std::min<size_t>(k, 32); ++c) a[1 * stride + c] = 0;  // a zero block
     a[2 * stride] = 0.5f * (a[2 * stride + std::min<size_t>(k - 1, 1)]);
-    // Ties: a block whose largest |x| is 127 has scale 1, so x.5 rounds half
-    // away from zero (2.5 → 3, −0.5 → −1, 126.5 → 127).
+    // Ties: a block (and row) whose largest |x| is 127 has scale 1, so x.5
+    // rounds half away from zero (2.5 → 3, −0.5 → −1, 126.5 → 127).
     const float ties[] = {127.0f, 2.5f, -2.5f, 0.5f, -0.5f, 126.5f, -126.5f, 1.5f};
     for (size_t c = 0; c < std::min<size_t>(k, 8); ++c) a[c] = ties[c];
     std::vector<uint8_t> want(attn::quantized_rows_bytes(m, k), 0xcd);
-    scalar().quantize_rows(a.data(), stride, m, k, want.data());
+    scalar().quantize_rows(a.data(), stride, m, k, scales, want.data());
     const size_t blocks = attn::quant_blocks(k), row_bytes = want.size() / m;
     for (size_t r = 0; r < m; ++r) {
       const uint8_t* row = want.data() + r * row_bytes;
+      std::vector<int32_t> chunk_sums(attn::quant::sum_chunks(k), 0);  // of the −128 terms, per 256 blocks
       for (size_t b = 0; b < blocks; ++b) {
         float scale;
         int32_t minus_128_sum, minus_8_sum, expect_sum = 0;  // the offset terms −128·Σq and −8·Σq
         std::memcpy(&scale, row + blocks * 32 + b * 4, 4);
         std::memcpy(&minus_128_sum, row + blocks * 36 + b * 4, 4);
         std::memcpy(&minus_8_sum, row + blocks * 40 + b * 4, 4);
+        // The scale's values: the block's, or with per-row scales the row's.
+        const bool per_row = scales == attn::Scales::PerRow;
         float amax = 0;
-        for (size_t c = b * kBlock; c < std::min(k, (b + 1) * kBlock); ++c) amax = std::max(amax, std::fabs(a[r * stride + c]));
+        for (size_t c = per_row ? 0 : b * kBlock; c < (per_row ? k : std::min(k, (b + 1) * kBlock)); ++c)
+          amax = std::max(amax, std::fabs(a[r * stride + c]));
         CHECK(scale == amax / 127.0f);
         for (size_t j = 0; j < kBlock; ++j) {
           const int q = int8_t(row[b * kBlock + j]);
@@ -224,6 +240,12 @@ TEST_CASE("activation quantization: within half a step, the same on every varian
         }
         CHECK(minus_128_sum == -128 * expect_sum);
         CHECK(minus_8_sum == -8 * expect_sum);
+        chunk_sums[b / attn::quant::kSumChunk] += -128 * expect_sum;
+      }
+      for (size_t c = 0; c < chunk_sums.size(); ++c) {
+        int32_t stored;
+        std::memcpy(&stored, row + blocks * attn::quant::kActBlockBytes + c * 4, 4);
+        CHECK(stored == chunk_sums[c]);
       }
     }
     // Every variant's table gives the same bytes: the quantization is one
@@ -231,21 +253,22 @@ TEST_CASE("activation quantization: within half a step, the same on every varian
     // any difference would be a fault, not rounding.
     for (const QuantKernels* v : variants()) {
       std::vector<uint8_t> got(want.size(), 0x5a);
-      v->quantize_rows(a.data(), stride, m, k, got.data());
+      v->quantize_rows(a.data(), stride, m, k, scales, got.data());
       CHECK_MESSAGE(got == want, v->name << ", k " << k);
     }
   }
 }
 
-TEST_CASE("q8 packing refuses -128") {
+TEST_CASE("q8 and q8c packing refuse -128") {
   std::vector<int8_t> data(32, 1);
   data[9] = -128;
   std::vector<float> scales{1.0f};
-  for (const QuantKernels* v : variants()) {
-    std::vector<uint8_t> packed(v->packed_bytes(WeightType::Q8, 1, 32));
-    CHECK_THROWS_WITH_AS(v->pack(WeightType::Q8, data.data(), scales.data(), 1, 32, packed.data()),
-                         doctest::Contains("row 0, column 9"), attn::Error);
-  }
+  for (const QuantKernels* v : variants())
+    for (WeightType type : {WeightType::Q8, WeightType::Q8C}) {
+      std::vector<uint8_t> packed(v->packed_bytes(type, 1, 32));
+      CHECK_THROWS_WITH_AS(v->pack(type, data.data(), scales.data(), 1, 32, packed.data()),
+                           doctest::Contains("row 0, column 9"), attn::Error);
+    }
 }
 
 namespace {
@@ -266,10 +289,11 @@ void check_gemm(const QuantKernels& v, WeightType type, size_t m, size_t k, size
   const Quantized q = quantize(type, w, n, k);
   std::vector<uint8_t> packed(v.packed_bytes(type, n, k));
   v.pack(type, q.data.data(), type == WeightType::F16 ? nullptr : q.scales.data(), n, k, packed.data());
+  const attn::Scales scales = attn::traits_of(type).scales;
   std::vector<uint8_t> qa(attn::quantized_rows_bytes(m, k));
-  scalar().quantize_rows(a.data(), a_stride, m, k, qa.data());  // the reference's activations
+  scalar().quantize_rows(a.data(), a_stride, m, k, scales, qa.data());  // the reference's activations
   std::vector<uint8_t> qa_variant(qa.size());
-  v.quantize_rows(a.data(), a_stride, m, k, qa_variant.data());
+  v.quantize_rows(a.data(), a_stride, m, k, scales, qa_variant.data());
 
   std::vector<float> c(m * c_stride, -7.0f);
   const float* b = with_bias ? bias.data() : nullptr;
@@ -278,8 +302,8 @@ void check_gemm(const QuantKernels& v, WeightType type, size_t m, size_t k, size
     if (type == WeightType::F16)
       v.gemm_f16(a.data(), a_stride, m, k, packed.data(), b, epilogue, res, c.data(), c_stride, n, begin, end);
     else
-      (type == WeightType::Q8 ? v.gemm_q8 : v.gemm_q4)(qa_variant.data(), m, k, packed.data(), b, epilogue, res,
-                                                       c.data(), c_stride, n, begin, end);
+      attn::quant_gemm(v, type)(qa_variant.data(), m, k, packed.data(), b, epilogue, res, c.data(), c_stride, n, begin,
+                                end);
   };
   // A split inside a panel (odd, past its first column), then the rest in two.
   const size_t split = std::min(n, n / 2 + 1), split2 = split + (n - split) / 3;
@@ -291,7 +315,7 @@ void check_gemm(const QuantKernels& v, WeightType type, size_t m, size_t k, size
   run(split2, n);
 
   const size_t blocks = attn::quant_blocks(k);
-  const char* kernel = type == WeightType::F16 ? "f16-gemm" : type == WeightType::Q8 ? "q8-gemm" : "q4-gemm";
+  const std::string kernel = std::string(attn::traits_of(type).name) + "-gemm";
   Worst& worst = tally.by_kernel[kernel][v.name];
   for (size_t r = 0; r < m; ++r) {
     for (size_t j = 0; j < n; ++j) {
@@ -317,7 +341,7 @@ void check_gemm(const QuantKernels& v, WeightType type, size_t m, size_t k, size
           acc += double(sa) * q.scale(j, bl) * double(dot);
           abs_sum += std::fabs(double(sa) * q.scale(j, bl)) * double(abs_dot);
         }
-        err = bounds::qgemm_bound(blocks, abs_sum);
+        err = type == WeightType::Q8C ? bounds::q8c_gemm_bound(blocks, abs_sum) : bounds::qgemm_bound(blocks, abs_sum);
       }
       // The epilogue's slope on the accumulator's error plus its own error,
       // then the residual's add (as in test_kernels' f32 GEMM).
@@ -330,7 +354,7 @@ void check_gemm(const QuantKernels& v, WeightType type, size_t m, size_t k, size
       worst.relative = std::max(worst.relative, diff / std::max(1.0, std::fabs(acc)));
       worst.of_bound = std::max(worst.of_bound, err > 0 ? diff / err : (diff > 0 ? INFINITY : 0.0));
       if (!(diff <= err))
-        FAIL_CHECK(std::string(kernel) << " on " << std::string(v.name) << ", m " << m << " k " << k << " n " << n << " epilogue "
+        FAIL_CHECK(kernel << " on " << std::string(v.name) << ", m " << m << " k " << k << " n " << n << " epilogue "
                           << int(epilogue) << " bias " << with_bias << " residual " << with_residual << ": element ("
                           << r << ", " << j << ") is " << got << ", the reference " << acc << ", outside the bound "
                           << err);
@@ -344,7 +368,7 @@ void check_gemm(const QuantKernels& v, WeightType type, size_t m, size_t k, size
 TEST_CASE("quantized GEMMs on every variant, over edge shapes") {
   std::mt19937 rng(17);
   for (const QuantKernels* v : variants())
-    for (WeightType type : {WeightType::F16, WeightType::Q8, WeightType::Q4}) {
+    for (WeightType type : {WeightType::F16, WeightType::Q8, WeightType::Q4, WeightType::Q8C}) {
       int count = 0;
       for (size_t m : {1, 2, 3, 4, 5, 7, 8, 16, 33})
         for (size_t k : {32, 48, 64, 96})
@@ -363,12 +387,41 @@ TEST_CASE("quantized GEMMs on every variant, over edge shapes") {
 TEST_CASE("quantized GEMMs of many rows on every variant") {
   std::mt19937 rng(23);
   for (const QuantKernels* v : variants())
-    for (WeightType type : {WeightType::Q8, WeightType::Q4}) {
+    for (WeightType type : {WeightType::Q8, WeightType::Q4, WeightType::Q8C}) {
       int count = 0;
       for (size_t m : {1, 2, 3, 4, 5, 6, 7, 9, 13, 17, 65}) {
         for (size_t k : {32, 64, 96})
           for (size_t n : {1, 15, 16, 17, 31, 32, 33, 47, 48, 49, 64, 65}) check_gemm(*v, type, m, k, n, count++, rng);
         for (size_t n : {17, 48, 49}) check_gemm(*v, type, m, 3072, n, count++, rng);
       }
+      // q8c: rows longer than the wide tiles' integer chunk (256 blocks).
+      if (type == WeightType::Q8C)
+        for (size_t m : {1, 7}) check_gemm(*v, type, m, 256 * kBlock + 96, 33, count++, rng);
     }
+}
+
+// q8c's integer sums at their extremes: every activation and weight at ±127
+// steps over three chunks of 256 blocks and a partial one, so that each
+// lane's int32 sum takes its largest values (quant_wide.inc). Column j's
+// weights are all +1 or all −1, the activations all 1: y = ±k (exact in
+// float), within the derived bound.
+TEST_CASE("q8c GEMM: integer sums of the longest chunks at the extremes") {
+  const size_t m = 2, n = 32, k = 3 * 256 * kBlock + 40;
+  std::vector<float> a(m * k, 1.0f), w(n * k);
+  for (size_t j = 0; j < n; ++j)
+    for (size_t i = 0; i < k; ++i) w[j * k + i] = j % 2 ? -1.0f : 1.0f;
+  const Quantized q = quantize(WeightType::Q8C, w, n, k);
+  for (const QuantKernels* v : variants()) {
+    std::vector<uint8_t> packed(v->packed_bytes(WeightType::Q8C, n, k)), qa(attn::quantized_rows_bytes(m, k));
+    v->pack(WeightType::Q8C, q.data.data(), q.scales.data(), n, k, packed.data());
+    v->quantize_rows(a.data(), k, m, k, attn::Scales::PerRow, qa.data());
+    std::vector<float> c(m * n);
+    v->gemm_q8c(qa.data(), m, k, packed.data(), nullptr, attn::Epilogue::None, nullptr, c.data(), n, n, 0, n);
+    const double bound = bounds::q8c_gemm_bound(attn::quant_blocks(k), double(k) * (1 + 1e-6));
+    for (size_t r = 0; r < m; ++r)
+      for (size_t j = 0; j < n; ++j) {
+        const double want = j % 2 ? -double(k) : double(k);
+        CHECK_MESSAGE(std::fabs(c[r * n + j] - want) <= bound, v->name << " (" << r << ", " << j << "): " << c[r * n + j]);
+      }
+  }
 }

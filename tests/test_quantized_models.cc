@@ -1,4 +1,4 @@
-// Models with f16, q8 and q4 weights (attn-convert --weights), end to end:
+// Models with f16, q8, q4 and q8c weights (attn-convert --weights), end to end:
 // written by the converter, checked by the loader, run on every kernel path
 // this host has against the float64 reference of the same quantized math,
 // and refused when their scales or formats are wrong.
@@ -91,11 +91,11 @@ TEST_CASE("the quantized kernel variants this host runs are listed, the portable
   CHECK(split(attn_quant_kernel_variants()).at(0) == "scalar");
 }
 
-TEST_CASE("f16, q8 and q4 models match the float64 reference of their quantized math on every kernel path") {
+TEST_CASE("f16, q8, q4 and q8c models match the float64 reference of their quantized math on every kernel path") {
   // ViT (patch projection), a padded text model, a causal Super GPT and a
   // Hugging Face GPT-2 whose LM head shares the (quantized) token table.
   for (const char* fixture : {"vit-standard-fused", "text-efficient-pad-prelogits", "gpt-super", "hf-gpt2-tiny"})
-    for (WeightType weights : {WeightType::F16, WeightType::Q8, WeightType::Q4}) {
+    for (WeightType weights : {WeightType::F16, WeightType::Q8, WeightType::Q4, WeightType::Q8C}) {
       const std::string what = std::string(fixture) + " " + traits_of(weights).name;
       SUBCASE(what.c_str()) {
         const std::vector<uint8_t> file = random_model(fixture, weights);
@@ -118,23 +118,26 @@ TEST_CASE("formats shrink the file: f16 about half, q8 about a quarter, q4 about
   const size_t f16 = random_model("vit-standard-fused", WeightType::F16, 1).size();
   const size_t q8 = random_model("vit-standard-fused", WeightType::Q8, 1).size();
   const size_t q4 = random_model("vit-standard-fused", WeightType::Q4, 1).size();
+  const size_t q8c = random_model("vit-standard-fused", WeightType::Q8C, 1).size();
   CAPTURE(f32);
   CAPTURE(f16);
   CAPTURE(q8);
   CAPTURE(q4);
+  CAPTURE(q8c);
   CHECK(f16 < f32);
   CHECK(q8 < f16);
   CHECK(q4 < q8);
+  CHECK(q8c < q8);  // one scale per row instead of per block
 }
 
-TEST_CASE("only the q8/q4 models' samples carry a rounding allowance; f16's are exact to the spec") {
-  for (WeightType weights : {WeightType::F32, WeightType::F16, WeightType::Q8}) {
+TEST_CASE("only the q8/q4/q8c models' samples carry a rounding allowance; f16's are exact to the spec") {
+  for (WeightType weights : {WeightType::F32, WeightType::F16, WeightType::Q8, WeightType::Q8C}) {
     const std::vector<uint8_t> file = random_model("vit-standard-fused", weights, 1);
     attn_model* model = nullptr;
     REQUIRE(attn_model_load_memory(file.data(), file.size(), &model) == ATTN_OK);
     float allowance = -1;
     REQUIRE(attn_model_sample_allowance(model, 0, 0, &allowance) == ATTN_OK);
-    if (weights == WeightType::Q8) CHECK(allowance > 0);
+    if (traits_of(weights).scaled()) CHECK(allowance > 0);
     else CHECK(allowance == 0);
     attn_model_release(model);
   }
@@ -142,11 +145,11 @@ TEST_CASE("only the q8/q4 models' samples carry a rounding allowance; f16's are 
 
 namespace {
 
-// The file's first Q8 tensor (a dense weight), for the tests to damage.
-const fb::Tensor* first_q8(const std::vector<uint8_t>& file) {
+// The file's first tensor of dtype (a dense weight), for the tests to damage.
+const fb::Tensor* first_of(const std::vector<uint8_t>& file, fb::DType dtype = fb::DType::Q8) {
   const fb::Model* root = fb::GetSizePrefixedModel(file.data());
   for (const fb::Tensor* t : *root->tensors())
-    if (t->dtype() == fb::DType::Q8) return t;
+    if (t->dtype() == dtype) return t;
   return nullptr;
 }
 
@@ -161,27 +164,33 @@ std::string load_error(const std::vector<uint8_t>& file) {
 
 }  // namespace
 
-TEST_CASE("a q8 model whose scales are damaged is refused by tensor, or fails verification") {
-  std::vector<uint8_t> file = random_model("vit-standard-fused", WeightType::Q8, 1);
-  const fb::Model* root = fb::GetSizePrefixedModel(file.data());
-  const fb::Tensor* t = first_q8(file);
-  REQUIRE(t != nullptr);
-  const std::string name = t->name()->str();
-  const size_t scales = size_t(root->data_offset() + t->scales_offset());
-  SUBCASE("a scale that is not finite") {
-    const float nan = std::nanf("");
-    std::memcpy(file.data() + scales + 4, &nan, 4);
-    const std::string error = load_error(file);
-    CHECK(error.find("'" + name + "'") != std::string::npos);
-    CHECK(error.find("scale 1 ") != std::string::npos);
-  }
-  SUBCASE("a scale four times too large: the run no longer matches the samples") {
-    float s;
-    std::memcpy(&s, file.data() + scales, 4);
-    s *= 4;
-    std::memcpy(file.data() + scales, &s, 4);
-    test::Loaded loaded(file);
-    CHECK_FALSE(infer::verify_model(loaded.model, 1).passed);
+TEST_CASE("a q8 or q8c model whose scales are damaged is refused by tensor, or fails verification") {
+  for (WeightType weights : {WeightType::Q8, WeightType::Q8C}) {
+    CAPTURE(traits_of(weights).name);
+    const std::vector<uint8_t> original = random_model("vit-standard-fused", weights, 1);
+    const fb::Model* root = fb::GetSizePrefixedModel(original.data());
+    const fb::Tensor* t = first_of(original, weights == WeightType::Q8 ? fb::DType::Q8 : fb::DType::Q8C);
+    REQUIRE(t != nullptr);
+    REQUIRE(t->scales_size() >= 8);
+    const std::string name = t->name()->str();
+    const size_t scales = size_t(root->data_offset() + t->scales_offset());
+    {  // a scale that is not finite
+      std::vector<uint8_t> file = original;
+      const float nan = std::nanf("");
+      std::memcpy(file.data() + scales + 4, &nan, 4);
+      const std::string error = load_error(file);
+      CHECK(error.find("'" + name + "'") != std::string::npos);
+      CHECK(error.find("scale 1 ") != std::string::npos);
+    }
+    {  // a scale four times too large: the run no longer matches the samples
+      std::vector<uint8_t> file = original;
+      float s;
+      std::memcpy(&s, file.data() + scales, 4);
+      s *= 4;
+      std::memcpy(file.data() + scales, &s, 4);
+      test::Loaded loaded(file);
+      CHECK_FALSE(infer::verify_model(loaded.model, 1).passed);
+    }
   }
 }
 
@@ -218,9 +227,22 @@ TEST_CASE("only dense weights and token tables may be quantized; scales must fit
       }
   }
   SUBCASE("scales of the wrong size") {
-    const auto* t = reinterpret_cast<const flatbuffers::Table*>(first_q8(file));
+    const auto* t = reinterpret_cast<const flatbuffers::Table*>(first_of(file));
     set_field(t, fb::Tensor::VT_SCALES_SIZE, get_field<uint64_t>(t, fb::Tensor::VT_SCALES_SIZE) - 4);
     CHECK(load_error(file).find("has scales of") != std::string::npos);
+  }
+  SUBCASE("a q8 weight of several blocks a row marked q8c: its block scales are not one per row") {
+    bool found = false;
+    for (const fb::Tensor* tensor : *root->tensors())
+      if (tensor->dtype() == fb::DType::Q8 && tensor->scales_size() / 4 > uint64_t(tensor->shape()->Get(0))) {
+        found = true;
+        set_field(reinterpret_cast<const flatbuffers::Table*>(tensor), fb::Tensor::VT_DTYPE, fb::DType::Q8C);
+        const std::string error = load_error(file);
+        CHECK_MESSAGE(error.find("'" + tensor->name()->str() + "' ") != std::string::npos, error);
+        CHECK_MESSAGE(error.find("but q8c of shape") != std::string::npos, error);
+        break;
+      }
+    CHECK(found);
   }
   SUBCASE("an f32 tensor with scales") {
     for (const fb::Tensor* tensor : *root->tensors())

@@ -73,7 +73,7 @@ ConvertResult convert_random(const std::string& config_text, const std::string& 
 
 namespace {
 
-// How far, in steps, a runtime's value of a q8 or q4 layer's activation x/s
+// How far, in steps, a runtime's value of a q8, q4 or q8c layer's activation x/s
 // (|x/s| ≤ 127) may lie from the float64 reference's: its activations
 // differ from the reference's by a relative error ρ, about 1e-6 in float32
 // (the spec allows 1e-4 of an output's scale), so by 127·ρ steps. 2^-7 steps
@@ -82,7 +82,7 @@ constexpr double kTieShift = 1.0 / 128;
 
 bool rounds_activations(const Graph& graph) {
   for (const GraphTensor& t : graph.tensors)
-    if (t.format == WeightType::Q8 || t.format == WeightType::Q4) return true;
+    if (traits_of(t.format).scaled()) return true;
   return false;
 }
 

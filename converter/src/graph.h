@@ -17,7 +17,7 @@
 namespace attn::convert {
 
 // A weight: `data` holds the float32 values the reference evaluates. A
-// weight stored in another format (weight_type.h: f16, q8, q4) also holds
+// weight stored in another format (weight_type.h: f16, q8, q4, q8c) also holds
 // its encoding, and `data` is then that encoding's exact value (quantize.h's
 // dequantization), so that the reference evaluates what the file holds.
 struct GraphTensor {
@@ -26,7 +26,7 @@ struct GraphTensor {
   std::vector<float> data;
   WeightType format = WeightType::F32;
   std::vector<uint8_t> encoded;  // format != F32: the data in the file
-  std::vector<float> scales;     // Q8, Q4: the block scales
+  std::vector<float> scales;     // Q8, Q4: the block scales; Q8C: the row scales
 
   size_t stored_bytes() const { return format == WeightType::F32 ? data.size() * sizeof(float) : encoded.size(); }
 };

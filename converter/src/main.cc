@@ -161,8 +161,9 @@ int main(int argc, char** argv) {
   std::string weights = "f32";
   app.add_option("--weights", weights,
                  "the format of the dense layers' weights and the token table: f32 (default), f16, q8 (int8 in blocks "
-                 "of 32 with a scale each) or q4 (4-bit, the same blocks); LayerNorm, biases, position embeddings "
-                 "and W_A stay f32")
+                 "of 32 with a scale each), q4 (4-bit, the same blocks) or q8c (int8 with one scale per output "
+                 "channel, activations one per row: faster, a little less exact than q8); LayerNorm, biases, "
+                 "position embeddings and W_A stay f32")
       ->check(CLI::IsMember(weight_format_names()))
       ->type_name("FORMAT");
   app.add_flag("--zero-upper-align", options.zero_upper_align,

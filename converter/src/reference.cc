@@ -51,18 +51,18 @@ double activate(Activation a, double x) {
   return x;
 }
 
-// A q8 or q4 layer's input as its kernels take it: each row, as float32, in
-// blocks of 32 rounded to 8-bit steps of the block's max |x| / 127 (the
-// arithmetic of quantize_block_q8, the format's definition), at the steps'
-// exact values. `tie_shift` (in steps) moves the rounding point: a shift of
+// A q8, q4 or q8c layer's input as its kernels take it: each row, as
+// float32, in blocks of `block` (32, or the whole row for q8c) rounded to
+// 8-bit steps of the block's max |x| / 127 (the arithmetic of
+// quantize_block_q8, the format's definition), at the steps' exact values. `tie_shift` (in steps) moves the rounding point: a shift of
 // +h rounds up the values that lie within h below a half step (see
 // rounding_allowance in convert.cc).
-std::vector<double> quantized_input(const double* x, size_t rows, size_t in, double tie_shift) {
+std::vector<double> quantized_input(const double* x, size_t rows, size_t in, size_t block_width, double tie_shift) {
   std::vector<double> out(rows * in);
-  float block[kQuantBlock];
+  std::vector<float> block(block_width);
   for (size_t r = 0; r < rows; ++r)
-    for (size_t c0 = 0; c0 < in; c0 += kQuantBlock) {
-      const size_t count = std::min(kQuantBlock, in - c0);
+    for (size_t c0 = 0; c0 < in; c0 += block_width) {
+      const size_t count = std::min(block_width, in - c0);
       float amax = 0;
       for (size_t i = 0; i < count; ++i) {
         block[i] = float(x[r * in + c0 + i]);
@@ -84,8 +84,9 @@ std::vector<double> quantized_input(const double* x, size_t rows, size_t in, dou
 std::vector<double> linear(const double* x, size_t rows, size_t in, const GraphTensor& w, size_t w_row0, size_t out,
                            const GraphTensor* b, double tie_shift) {
   std::vector<double> quantized;
-  if (w.format == WeightType::Q8 || w.format == WeightType::Q4) {
-    quantized = quantized_input(x, rows, in, tie_shift);
+  const Scales scales = traits_of(w.format).scales;
+  if (scales != Scales::None) {
+    quantized = quantized_input(x, rows, in, scales == Scales::PerRow ? in : kQuantBlock, tie_shift);
     x = quantized.data();
   }
   std::vector<double> y(rows * out);

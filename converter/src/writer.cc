@@ -61,7 +61,7 @@ fb::Family schema_family_named(const std::string& name) {
   throw InputError("family '" + name + "' has no schema value");
 }
 
-static_assert(fb::DType::MAX == fb::DType::Q4, "a new schema dtype needs a case here");
+static_assert(fb::DType::MAX == fb::DType::Q8C, "a new schema dtype needs a case here");
 fb::DType schema_dtype(attn_dtype dtype) {
   switch (dtype) {
     case ATTN_DTYPE_F32: return fb::DType::F32;
@@ -76,6 +76,7 @@ fb::DType schema_dtype(WeightType format) {
     case WeightType::F16: return fb::DType::F16;
     case WeightType::Q8: return fb::DType::Q8;
     case WeightType::Q4: return fb::DType::Q4;
+    case WeightType::Q8C: return fb::DType::Q8C;
   }
   throw InputError("weight format " + std::to_string(int(format)) + " has no schema value");
 }

@@ -215,17 +215,19 @@ class Options(unittest.TestCase):
 
 
     def test_every_quantized_kernel_variant_meets_the_contract(self):
-        # A q8 model's samples carry the expected outputs of its quantized math.
-        out = os.path.join(Converted._dir.name, "vit-super-mean.q8.attnmodel")
-        src = os.path.join(FIXTURES, "vit-super-mean")
-        subprocess.run([CONVERT, src, "-o", out, "--weights", "q8", "--embed-sample",
-                        os.path.join(src, "inputs.npy"), "--embed-count", "2"], check=True, stdout=subprocess.DEVNULL)
-        model = attn.Model(out)
+        # A q8 (or q8c) model's samples carry the expected outputs of its quantized math.
         variants = attn.quant_kernel_variants()
         self.assertEqual(variants[0], "scalar")
-        for quant in variants:
-            report = attn.Session(model, quant_kernels=quant).verify()
-            self.assertTrue(report["passed"], f"{quant}: {report}")
+        src = os.path.join(FIXTURES, "vit-super-mean")
+        for weights in ("q8", "q8c"):
+            out = os.path.join(Converted._dir.name, f"vit-super-mean.{weights}.attnmodel")
+            subprocess.run([CONVERT, src, "-o", out, "--weights", weights, "--embed-sample",
+                            os.path.join(src, "inputs.npy"), "--embed-count", "2"], check=True,
+                           stdout=subprocess.DEVNULL)
+            model = attn.Model(out)
+            for quant in variants:
+                report = attn.Session(model, quant_kernels=quant).verify()
+                self.assertTrue(report["passed"], f"{weights} on {quant}: {report}")
 
 
 class Module(unittest.TestCase):

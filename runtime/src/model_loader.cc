@@ -193,9 +193,10 @@ class Loader {
       case fb::DType::F16: return WeightType::F16;
       case fb::DType::Q8: return WeightType::Q8;
       case fb::DType::Q4: return WeightType::Q4;
+      case fb::DType::Q8C: return WeightType::Q8C;
       case fb::DType::I32: break;
     }
-    invalid(what + " has dtype " + std::to_string(int(dtype)) + ", which is not a weight format (f32, f16, q8, q4)");
+    invalid(what + " has dtype " + std::to_string(int(dtype)) + ", which is not a weight format (f32, f16, q8, q4, q8c)");
   }
 
   void load_tensors(const fb::Model* root) {
@@ -220,7 +221,7 @@ class Loader {
         invalid(what + " has byte size " + std::to_string(t->size()) + " but " + type.name + " of shape " +
                 shape_text(c.shape) + " needs " + std::to_string(bytes));
       section(t->offset(), t->size(), what + " data");
-      if (type.scaled) {
+      if (type.scaled()) {
         const size_t scales = type.scale_count(rows, cols);
         if (t->scales_size() != scales * sizeof(float))
           invalid(what + " has scales of " + std::to_string(t->scales_size()) + " bytes but " + type.name + " of shape " +
@@ -229,7 +230,7 @@ class Loader {
         c.scales = reinterpret_cast<const float*>(data_ + t->scales_offset());
         for (size_t k = 0; k < scales; ++k)
           if (!std::isfinite(c.scales[k]))
-            invalid(what + " has scale " + std::to_string(k) + " (row " + std::to_string(k / type.blocks_per_row(cols)) +
+            invalid(what + " has scale " + std::to_string(k) + " (row " + std::to_string(k / type.scales_per_row(cols)) +
                     ") = " + std::to_string(c.scales[k]) + ": scales must be finite");
       } else if (t->scales_offset() != 0 || t->scales_size() != 0) {
         invalid(what + " is " + type.name + " but has scales");

@@ -253,8 +253,9 @@ void DenseLayer::run(Executor& exec, size_t rows, const float* in, float* out, c
 }  // namespace attn
 
 // Quantized weights run on the path's quantized kernels (kernels/quant/):
-// F16 with float activations, Q8 and Q4 on activations quantized per block
-// of 32 into the executor's scratch first.
+// F16 with float activations, Q8, Q4 and Q8C on activations quantized into
+// the executor's scratch first, with scales where the weights have theirs
+// (per block of 32, or per row for Q8C).
 namespace attn {
 
 namespace {
@@ -263,7 +264,7 @@ struct QuantGemmTask {
   const QuantKernels* q;
   WeightType type;
   const float* a;  // F16
-  const void* qa;  // Q8, Q4
+  const void* qa;  // Q8, Q4, Q8C
   size_t m, k;
   const void* packed;
   const float* bias;
@@ -275,18 +276,11 @@ struct QuantGemmTask {
     auto* t = static_cast<QuantGemmTask*>(context);
     const size_t begin = item * t->panels_per_item * kQuantPanel;
     const size_t end = std::min(t->n, begin + t->panels_per_item * kQuantPanel);
-    switch (t->type) {
-      case WeightType::F16:
-        return t->q->gemm_f16(t->a, t->k, t->m, t->k, t->packed, t->bias, t->epilogue, t->residual, t->c, t->n, t->n,
-                              begin, end);
-      case WeightType::Q8:
-        return t->q->gemm_q8(t->qa, t->m, t->k, t->packed, t->bias, t->epilogue, t->residual, t->c, t->n, t->n, begin,
-                             end);
-      case WeightType::Q4:
-        return t->q->gemm_q4(t->qa, t->m, t->k, t->packed, t->bias, t->epilogue, t->residual, t->c, t->n, t->n, begin,
-                             end);
-      case WeightType::F32: break;
-    }
+    if (t->type == WeightType::F16)
+      return t->q->gemm_f16(t->a, t->k, t->m, t->k, t->packed, t->bias, t->epilogue, t->residual, t->c, t->n, t->n,
+                            begin, end);
+    quant_gemm(*t->q, t->type)(t->qa, t->m, t->k, t->packed, t->bias, t->epilogue, t->residual, t->c, t->n, t->n,
+                               begin, end);
   }
 };
 
@@ -308,7 +302,8 @@ void DenseLayer::run_quantized(Executor& exec, size_t rows, const float* in, flo
   QuantGemmTask task{quant_, type_, in, exec.scratch(), rows, in_features_, packed_, bias_, epilogue_of(activation_),
                      residual, out, out_features_, 0};
   exec.timed(ATTN_OP_CLASS_DENSE, [&] {
-    if (type_ != WeightType::F16) quant_->quantize_rows(in, in_features_, rows, in_features_, exec.scratch());
+    if (type_ != WeightType::F16)
+      quant_->quantize_rows(in, in_features_, rows, in_features_, traits_of(type_).scales, exec.scratch());
     const size_t panels = (out_features_ + kQuantPanel - 1) / kQuantPanel;
     for_each_panel_group(exec, rows, in_features_, out_features_, panels, &task.panels_per_item, &QuantGemmTask::run,
                          &task);

@@ -40,17 +40,19 @@ inline size_t block_data_bytes(WeightType type) {
   return type == WeightType::F16 ? kQuantBlock * 2 : traits_of(type).block_bytes;
 }
 inline size_t record_bytes(WeightType type) {
-  return kPanel * (block_data_bytes(type) + (traits_of(type).scaled ? 4 : 0));
+  return kPanel * (block_data_bytes(type) + (traits_of(type).scaled() ? 4 : 0));
 }
 inline size_t panel_bytes(WeightType type, size_t k) { return quant_blocks(k) * record_bytes(type); }
 
 size_t packed_bytes(WeightType type, size_t n, size_t k);
 
-// Repacks into the layout above; Q8 bytes are XORed with q8_xor (0x80 turns
-// them into q + 128, unsigned, for the VNNI unsigned × signed dot product).
+// Repacks into the layout above; Q8 (and Q8C) bytes are XORed with q8_xor
+// (0x80 turns them into q + 128, unsigned, for the VNNI unsigned × signed
+// dot product). Q8C's row scales are repeated in every block record, so
+// that its packed layout is Q8's.
 void pack(WeightType type, const void* data, const float* scales, size_t n, size_t k, void* packed, uint8_t q8_xor);
 
-// The wide layout (Q8, Q4 only).
+// The wide layout (Q8, Q4, Q8C only).
 inline size_t wide_record_bytes(WeightType type) {
   return kWidePanel * (traits_of(type).block_bytes + 4);
 }
@@ -61,18 +63,26 @@ void pack_wide(WeightType type, const void* data, const float* scales, size_t n,
 
 // Quantized activations (quantize_rows): a row of k is B·32 int8, then B
 // float scales, then the B blocks' offset terms −128·Σa and −8·Σa (int32),
-// padded to 64 bytes. A wide tile whose weights are stored with an offset
-// (q8 as q + 128, q4 as q + 8) starts each block's integer sums at the
-// matching term, broadcast straight from memory: computing it per row and
-// block and moving it from a general register cost 1–3% of the q8 and q4
-// tiles at 128 rows (Zen 5, bench_quant).
+// then the −128 terms summed per chunk of kSumChunk blocks (int32), padded
+// to 64 bytes. A wide tile whose weights are stored with an offset (q8 as
+// q + 128, q4 as q + 8) starts each block's integer sums at the matching
+// term, broadcast straight from memory: computing it per row and block and
+// moving it from a general register cost 1–3% of the q8 and q4 tiles at 128
+// rows (Zen 5, bench_quant). Q8C's wide tiles sum a chunk's blocks as
+// integers and start from the chunk's term: adding those up per tile cost
+// 6% of the tile at GPT-2's qkv shape.
 constexpr size_t kActBlockBytes = kQuantBlock + 12;
-inline size_t act_row_bytes(size_t k) { return (quant_blocks(k) * kActBlockBytes + 63) / 64 * 64; }
+constexpr size_t kSumChunk = 256;
+inline size_t sum_chunks(size_t k) { return (quant_blocks(k) + kSumChunk - 1) / kSumChunk; }
+inline size_t act_row_bytes(size_t k) {
+  return (quant_blocks(k) * kActBlockBytes + sum_chunks(k) * 4 + 63) / 64 * 64;
+}
 struct ActRow {
   const int8_t* q;
   const float* scales;
   const int32_t* minus_128_sums;
   const int32_t* minus_8_sums;
+  const int32_t* minus_128_chunk_sums;
   // The term for weights stored as q + offset: 128, 8 (or 0: none).
   const int32_t* offset_terms(int32_t offset) const { return offset == 128 ? minus_128_sums : minus_8_sums; }
 };
@@ -80,36 +90,53 @@ inline ActRow act_row(const void* qa, size_t k, size_t r) {
   const auto* row = static_cast<const uint8_t*>(qa) + r * act_row_bytes(k);
   const size_t blocks = quant_blocks(k);
   return {reinterpret_cast<const int8_t*>(row), reinterpret_cast<const float*>(row + blocks * 32),
-          reinterpret_cast<const int32_t*>(row + blocks * 36), reinterpret_cast<const int32_t*>(row + blocks * 40)};
+          reinterpret_cast<const int32_t*>(row + blocks * 36), reinterpret_cast<const int32_t*>(row + blocks * 40),
+          reinterpret_cast<const int32_t*>(row + blocks * kActBlockBytes)};
 }
 
 // The portable activation quantization, the same on every variant: it runs
 // once per row against n·k multiply-adds of the GEMM.
-void quantize_rows(const float* a, size_t a_stride, size_t m, size_t k, void* qa);
+void quantize_rows(const float* a, size_t a_stride, size_t m, size_t k, Scales scales, void* qa);
 
-// One block of a quantized row (count ≤ 32 values from x) with its scale
-// and offset terms, the portable way; and a block's scale and offset terms
-// stored, from the sum of its values (|Σa| ≤ 32 · 127: no overflow).
+// One block of a quantized row (count ≤ 32 values from x, largest |x| of
+// its scale amax: the block's, or the row's) with its scale and offset
+// terms, the portable way; and a block's scale and offset terms stored, from
+// the sum of its values (|Σa| ≤ 32 · 127: no overflow).
 inline void store_block_totals(uint8_t* row, size_t blocks, size_t b, float scale, int32_t sum) {
   const int32_t minus_128 = -128 * sum, minus_8 = -8 * sum;
   std::memcpy(row + blocks * 32 + b * 4, &scale, 4);
   std::memcpy(row + blocks * 36 + b * 4, &minus_128, 4);
   std::memcpy(row + blocks * 40 + b * 4, &minus_8, 4);
 }
-inline void quantize_row_block(const float* x, size_t count, uint8_t* row, size_t blocks, size_t b) {
+inline void quantize_row_block(const float* x, size_t count, float amax, uint8_t* row, size_t blocks, size_t b) {
   auto* q = reinterpret_cast<int8_t*>(row + b * kQuantBlock);
-  const float scale = quantize_block_q8(x, count, q);
+  const float scale = quantize_block_q8(x, count, amax, q);
   int32_t sum = 0;
   for (size_t i = 0; i < kQuantBlock; ++i) sum += q[i];
   store_block_totals(row, blocks, b, scale, sum);
 }
 
 // What a vector quantize_rows leaves to the portable code after a row's
-// whole blocks: the partial last block, and the row's padding.
-inline void finish_quantized_row(const float* x, size_t k, uint8_t* row) {
+// whole blocks: the partial last block, the chunk sums, and the row's
+// padding.
+inline void finish_quantized_row(const float* x, size_t k, Scales scales, float amax_of_row, uint8_t* row) {
   const size_t blocks = quant_blocks(k), full = k / kQuantBlock;
-  if (full < blocks) quantize_row_block(x + full * kQuantBlock, k - full * kQuantBlock, row, blocks, full);
-  std::memset(row + blocks * kActBlockBytes, 0, act_row_bytes(k) - blocks * kActBlockBytes);
+  const float* tail = x + full * kQuantBlock;
+  const size_t count = k - full * kQuantBlock;
+  if (full < blocks)
+    quantize_row_block(tail, count, scales == Scales::PerRow ? amax_of_row : max_abs(tail, count), row, blocks, full);
+  const size_t chunks = sum_chunks(k);
+  for (size_t c = 0; c < chunks; ++c) {
+    int32_t sum = 0;  // |Σa| ≤ 127·32·kSumChunk: no overflow
+    for (size_t b = c * kSumChunk; b < std::min(blocks, (c + 1) * kSumChunk); ++b) {
+      int32_t term;
+      std::memcpy(&term, row + blocks * 36 + b * 4, 4);
+      sum += term;
+    }
+    std::memcpy(row + blocks * kActBlockBytes + c * 4, &sum, 4);
+  }
+  const size_t used = blocks * kActBlockBytes + chunks * 4;
+  std::memset(row + used, 0, act_row_bytes(k) - used);
 }
 
 // Stores one panel's results for rows [r0, r0 + rows) (acc[r][j] for the

@@ -1,6 +1,7 @@
 // The portable parts every variant shares (packing, activation quantization)
-// and the scalar reference kernels: f16-gemm-4x4-scalar, q8-gemm-4x4-scalar,
-// q4-gemm-4x4-scalar (4 rows × one panel of 4 columns per tile).
+// and the scalar reference kernels: f16-gemm-4x4-scalar, q8-gemm-4x4-scalar
+// (also q8c's), q4-gemm-4x4-scalar (4 rows × one panel of 4 columns per
+// tile).
 
 #include <cmath>
 #include <string>
@@ -47,9 +48,9 @@ void pack(WeightType type, const void* data, const float* scales, size_t n, size
           continue;
         }
         std::memcpy(dst, in + (col * blocks + b) * bpb, bpb);
-        if (type == WeightType::Q8)
+        if (traits_of(type).int8)
           for (size_t i = 0; i < bpb; ++i) dst[i] = packed_q8(dst[i], col, b * kQuantBlock + i, q8_xor);
-        std::memcpy(record + kPanel * bpb + j * 4, &scales[col * blocks + b], 4);
+        std::memcpy(record + kPanel * bpb + j * 4, &scales[traits_of(type).scale_index(col, b, k)], 4);
       }
     }
 }
@@ -60,11 +61,12 @@ size_t wide_packed_bytes(WeightType type, size_t n, size_t k) {
 
 void pack_wide(WeightType type, const void* data, const float* scales, size_t n, size_t k, void* packed,
                uint8_t q8_xor) {
-  check(type == WeightType::Q8 || type == WeightType::Q4, ATTN_ERROR_INVALID_ARGUMENT,
-        "quantized kernels: only q8 and q4 weights have the wide packing");
-  const size_t blocks = quant_blocks(k), bpb = traits_of(type).block_bytes, rec = wide_record_bytes(type);
+  check(type == WeightType::Q8 || type == WeightType::Q4 || type == WeightType::Q8C, ATTN_ERROR_INVALID_ARGUMENT,
+        "quantized kernels: only q8, q4 and q8c weights have the wide packing");
+  const WeightTypeTraits& t = traits_of(type);
+  const size_t blocks = quant_blocks(k), bpb = t.block_bytes, rec = wide_record_bytes(type);
   const size_t panels = (n + kWidePanel - 1) / kWidePanel;
-  const bool q8 = type == WeightType::Q8;
+  const bool q8 = t.int8;
   // Four consecutive k of one column move as one word (every byte of the
   // record is written below, so nothing is cleared first: a GPT-2 q8 model
   // packs 136 MiB at start-up). Q4: the file's byte 4g + i already holds
@@ -91,17 +93,22 @@ void pack_wide(WeightType type, const void* data, const float* scales, size_t n,
           }
           std::memcpy(record + g * 64 + c * 4, &word, 4);
         }
-        std::memcpy(record + bpb * kWidePanel + c * 4, col < n ? &scales[col * blocks + b] : &zero_scale, 4);
+        std::memcpy(record + bpb * kWidePanel + c * 4, col < n ? &scales[t.scale_index(col, b, k)] : &zero_scale, 4);
       }
     }
 }
 
-void quantize_rows(const float* a, size_t a_stride, size_t m, size_t k, void* qa) {
+void quantize_rows(const float* a, size_t a_stride, size_t m, size_t k, Scales scales, void* qa) {
   const size_t blocks = quant_blocks(k), full = k / kQuantBlock;
   for (size_t r = 0; r < m; ++r) {
     auto* row = static_cast<uint8_t*>(qa) + r * act_row_bytes(k);
-    for (size_t b = 0; b < full; ++b) quantize_row_block(a + r * a_stride + b * kQuantBlock, kQuantBlock, row, blocks, b);
-    finish_quantized_row(a + r * a_stride, k, row);
+    const float* x = a + r * a_stride;
+    const float amax = scales == Scales::PerRow ? max_abs(x, k) : 0.0f;  // every block's, with per-row scales
+    for (size_t b = 0; b < full; ++b) {
+      const float* block = x + b * kQuantBlock;
+      quantize_row_block(block, kQuantBlock, scales == Scales::PerRow ? amax : max_abs(block, kQuantBlock), row, blocks, b);
+    }
+    finish_quantized_row(x, k, scales, amax, row);
   }
 }
 
@@ -185,6 +192,9 @@ const QuantKernels& scalar_quant_kernels() {
       .gemm_f16 = gemm_f16_scalar,
       .gemm_q8 = gemm_q_scalar<WeightType::Q8>,
       .gemm_q4 = gemm_q_scalar<WeightType::Q4>,
+      // Q8C packs as Q8 with its row scales in every block record, and its
+      // activations carry their row's scale in every block: the same sums.
+      .gemm_q8c = gemm_q_scalar<WeightType::Q8>,
   };
   return table;
 }

@@ -13,7 +13,8 @@ namespace attn {
 
 namespace {
 
-static_assert(traits_of(WeightType::Q8).block == kQuantBlock && traits_of(WeightType::Q4).block == kQuantBlock,
+static_assert(traits_of(WeightType::Q8).block == kQuantBlock && traits_of(WeightType::Q4).block == kQuantBlock &&
+                  traits_of(WeightType::Q8C).block == kQuantBlock,
               "the quantized formats' blocks are the kernels' blocks");
 
 [[noreturn]] void reject(WeightType type, size_t row, size_t col, float value, const char* why) {
@@ -48,15 +49,28 @@ float quantize_block_q4(const float* x, size_t count, uint8_t* packed) {
 
 }  // namespace
 
-float quantize_block_q8(const float* x, size_t count, int8_t* q) {
-  // A comparison, not std::fmax: it calls nothing (x is finite, so the two
-  // agree). The vector forms of quantize_rows (kernels/quant) take whole
-  // blocks on the hot paths; this is the reference they match.
-  float amax = 0;
+float max_abs(const float* x, size_t count) {
+  // The largest |x| as bits: finite non-negative floats order as their bit
+  // patterns, and an integer maximum vectorizes without reassociating floats.
+  uint32_t most = 0;
   for (size_t i = 0; i < count; ++i) {
-    const float a = std::fabs(x[i]);
-    amax = a > amax ? a : amax;
+    uint32_t bits;
+    std::memcpy(&bits, &x[i], 4);
+    bits &= 0x7fffffffu;
+    most = bits > most ? bits : most;
   }
+  float amax;
+  std::memcpy(&amax, &most, 4);
+  return amax;
+}
+
+float quantize_block_q8(const float* x, size_t count, int8_t* q) {
+  // The vector forms of quantize_rows (kernels/quant) take whole blocks on
+  // the hot paths; this is the reference they match.
+  return quantize_block_q8(x, count, max_abs(x, count), q);
+}
+
+float quantize_block_q8(const float* x, size_t count, float amax, int8_t* q) {
   const float scale = amax / 127.0f;
   const float inv = scale != 0 ? 1.0f / scale : 0.0f;
   // |x·inv| ≤ 127·(1 + 2u) < 127.5: never beyond ±127.
@@ -81,10 +95,18 @@ void quantize_weights(WeightType type, const float* w, size_t n, size_t k, void*
       return;
     }
     case WeightType::Q8:
-    case WeightType::Q4: {
+    case WeightType::Q4:
+    case WeightType::Q8C: {
       const size_t bytes = traits_of(type).block_bytes;
       auto* out = static_cast<uint8_t*>(data);
-      for (size_t r = 0; r < n; ++r)
+      for (size_t r = 0; r < n; ++r) {
+        if (type == WeightType::Q8C) {
+          const float amax = max_abs(w + r * k, k);
+          for (size_t b = 0; b < blocks; ++b)
+            scales[r] = quantize_block_q8(w + r * k + b * kQuantBlock, std::min(kQuantBlock, k - b * kQuantBlock), amax,
+                                          reinterpret_cast<int8_t*>(out + (r * blocks + b) * bytes));
+          continue;
+        }
         for (size_t b = 0; b < blocks; ++b) {
           const float* x = w + r * k + b * kQuantBlock;
           const size_t count = std::min(kQuantBlock, k - b * kQuantBlock);
@@ -92,6 +114,7 @@ void quantize_weights(WeightType type, const float* w, size_t n, size_t k, void*
           scales[r * blocks + b] = type == WeightType::Q8 ? quantize_block_q8(x, count, reinterpret_cast<int8_t*>(q))
                                                           : quantize_block_q4(x, count, q);
         }
+      }
       return;
     }
   }
@@ -107,19 +130,21 @@ void dequantize_weights(WeightType type, const void* data, const float* scales, 
       for (size_t i = 0; i < n * k; ++i) w[i] = f16_to_f32(static_cast<const uint16_t*>(data)[i]);
       return;
     case WeightType::Q8:
-    case WeightType::Q4: {
+    case WeightType::Q4:
+    case WeightType::Q8C: {
+      const WeightTypeTraits& t = traits_of(type);
       const auto* in = static_cast<const uint8_t*>(data);
       for (size_t r = 0; r < n; ++r)
         for (size_t c = 0; c < k; ++c) {
           const size_t b = c / kQuantBlock, j = c % kQuantBlock;
           int q;
-          if (type == WeightType::Q8) {
+          if (t.int8) {
             q = int8_t(in[(r * blocks + b) * kQuantBlock + j]);
           } else {
             const uint8_t byte = in[(r * blocks + b) * (kQuantBlock / 2) + j % 16];
             q = int(j < 16 ? byte & 15 : byte >> 4) - 8;
           }
-          w[r * k + c] = float(q) * scales[r * blocks + b];
+          w[r * k + c] = float(q) * scales[t.scale_index(r, b, k)];
         }
       return;
     }

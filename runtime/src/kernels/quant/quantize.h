@@ -11,6 +11,8 @@
 //   Q4   uint8_t [n, B·16]: byte j of a block holds element j in its low
 //        nibble and element j + 16 in its high nibble, each as q + 8 (0..15),
 //        q in [-8, 7]; float scales [n, B].
+//   Q8C  Q8's bytes with one scale per row: float scales [n], scale =
+//        max|w_row| / 127 (ONNX Runtime's per-channel int8 layout).
 #pragma once
 
 #include <cstddef>
@@ -28,7 +30,7 @@ inline size_t quant_blocks(size_t k) { return (k + kQuantBlock - 1) / kQuantBloc
 // W [n, k] float32 → data (traits_of(type).data_bytes(n, k) bytes) and
 // scales (traits_of(type).scale_count(n, k) floats; null for F32 and F16). Q8: scale = max|w| / 127 over the block, q =
 // w · (1/scale) rounded to nearest, ties away from zero (0 for a block of
-// zeros, with scale 0). Q4: scale = m / -8 where m is the block's element of
+// zeros, with scale 0); Q8C the same over the whole row. Q4: scale = m / -8 where m is the block's element of
 // largest magnitude (the first such), so m maps to -8; q = w · (1/scale)
 // rounded the same way and clamped to [-8, 7]. F16: round to nearest even.
 // Throws attn::Error (ATTN_ERROR_INVALID_ARGUMENT) naming the row and column
@@ -48,6 +50,14 @@ float f16_to_f32(uint16_t h);
 // with the Q8 rule above; q[count, 32) are zeroed. Returns the scale. Shared
 // by the weights and the activations (quant_kernels.h, quantize_rows).
 float quantize_block_q8(const float* x, size_t count, int8_t* q);
+
+// The same with the largest |x| given (that of a whole row, for Q8C and
+// activations quantized per row): scale = amax / 127, q = x · (1/scale)
+// rounded; amax ≥ max|x[i]|.
+float quantize_block_q8(const float* x, size_t count, float amax, int8_t* q);
+
+// max |x[i]| over count finite floats.
+float max_abs(const float* x, size_t count);
 
 // Rounds to nearest, ties away from zero, for |x| < 2^31.
 inline int32_t round_half_away(float x) {
