@@ -10,7 +10,7 @@ bench/compare_peers.py does:
     ort-nbits8   com.microsoft MatMulNBits, 8-bit weights in blocks of 32
     ort-nbits4   com.microsoft MatMulNBits, 4-bit weights in blocks of 32
     attn-f32     the .attnmodel of make_models.py
-    attn-f16, attn-q8, attn-q4
+    attn-f16, attn-q8, attn-q4, attn-q8c
                  `attn-convert --weights FORMAT`, when the attn-convert of the
                  build has that option (its --help names it); otherwise these
                  are left out and the report says so.

@@ -22,7 +22,7 @@ ORT_KINDS = {  # contender -> (onnx_quant mode, bits)
     "ort-nbits8": ("nbits", 8),
     "ort-nbits4": ("nbits", 4),
 }
-ATTN_FORMATS = ("f32", "f16", "q8", "q4")
+ATTN_FORMATS = ("f32", "f16", "q8", "q4", "q8c")
 QUANT_VERSION = "bench/onnx_quant.py v1"
 
 log = cp.log

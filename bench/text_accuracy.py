@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""How far f16, q8 and q4 move a trained GPT from its f32 model, over held-out text.
+"""How far f16, q8, q4 and q8c move a trained GPT from its f32 model, over held-out text.
 
 For each checkpoint (default: the four GPTs of examples/<corpus>, trained by
 converter/python/train_text.py), this converts it with attn-convert --weights
-f32|f16|q8|q4, cuts the corpus's held-out texts (train_text.py's split and token
+f32|f16|q8|q4|q8c, cuts the corpus's held-out texts (train_text.py's split and token
 stream) into whole windows of the model's context, runs every window through attn-infer in each format, and reports, per
 format, against f32 at every next-token position:
 
@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(bl.ROOT, "converter", "python"))
 import train_text as tt  # noqa: E402
 from attn_torch import bpe  # noqa: E402
 
-FORMATS = ("f32", "f16", "q8", "q4")
+FORMATS = ("f32", "f16", "q8", "q4", "q8c")
 
 
 def held_out_windows(corpus, tokenizer_dir, context, count):

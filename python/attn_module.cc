@@ -294,7 +294,7 @@ PYBIND11_MODULE(attn, m) {
   m.def("kernel_paths", [split] { return split(attn_kernel_paths()); },
         "The kernel paths this build and CPU have, the best last.");
   m.def("quant_kernel_variants", [split] { return split(attn_quant_kernel_variants()); },
-        "The kernel variants of f16/q8/q4 weights this build and CPU have, e.g. 'avx2-vnni'.");
+        "The kernel variants of f16/q8/q4/q8c weights this build and CPU have, e.g. 'avx2-vnni'.");
 
   py::class_<Model, std::shared_ptr<Model>>(m, "Model", "A loaded .attnmodel: a path, or the file's bytes.")
       .def(py::init<const py::object&>(), py::arg("source"))

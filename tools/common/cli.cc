@@ -25,7 +25,7 @@ void add_session_options(CLI::App& app, SessionChoice& choice) {
                  "run on this kernel path (one of those --version lists; default the best this CPU has)")
       ->type_name("NAME");
   app.add_option("--quant-kernels", choice.quant_kernels,
-                 "run f16/q8/q4 weights on this kernel variant (one of those --version lists; default the kernel "
+                 "run f16/q8/q4/q8c weights on this kernel variant (one of those --version lists; default the kernel "
                  "path's best)")
       ->type_name("NAME");
   app.add_option_function<std::string>(

@@ -157,7 +157,7 @@ typedef struct attn_session_options {
   attn_thread_pool* pool;
   /* The session's own pool's idle workers: an attn_wait_mode. */
   uint32_t wait;
-  /* The kernels of f16, q8 and q4 weights, by variant name ("scalar",
+  /* The kernels of f16, q8, q4 and q8c weights, by variant name ("scalar",
    * "avx2", "avx2-vnni", "avx512-vnni", "neon", "neon-dotprod"; see
    * attn_quant_kernel_variants()); NULL for the best variant of the kernel
    * path. Any variant this build and CPU have can be chosen, e.g. to measure
@@ -219,7 +219,7 @@ ATTN_API attn_status attn_model_sample_output(const attn_model* model, size_t sa
                                               attn_tensor_info* out_info, const void** out_data);
 /* An expected output's allowance beyond the spec's tolerance, 1e-4 ·
  * max(1, max |expected|): nonzero in models whose dense layers round their
- * activations to 8 bits (q8, q4 weights), where a value at a half step may
+ * activations to 8 bits (q8, q4, q8c weights), where a value at a half step may
  * round either way (docs/spec-choices.md, "Quantized weights"). */
 ATTN_API attn_status attn_model_sample_allowance(const attn_model* model, size_t sample, size_t index,
                                                  float* out_allowance);

@@ -1,5 +1,5 @@
 // The quantized weight formats, as they are stored in a file: byte sizes,
-// f32 → f16/q8/q4 quantization and the way back. Plain C++ (no instruction
+// f32 → f16/q8/q4/q8c quantization and the way back. Plain C++ (no instruction
 // set code): the converter writes files with it, the tests build their
 // references with it. docs/kernels.md, "Quantized weights", has the formats.
 //
