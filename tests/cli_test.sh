@@ -268,24 +268,19 @@ expect "--kernel-path names the path it ran" contains "$work/out" "scalar kernel
 "$infer" "$work/vit_s.attnmodel" --verify --kernel-path nonesuch 2>"$work/err"
 expect "an unknown --kernel-path exits 1" test $? -eq 1
 expect "an unknown --kernel-path lists the paths there are" contains "$work/err" "there are: scalar"
-"$convert" "$fx/vit-super-mean" -o "$work/vit_q8.attnmodel" --weights q8 --embed-sample "$fx/vit-super-mean/inputs.npy" \
-  --embed-count 2 >"$work/out"
-expect "--weights q8 converts" contains "$work/out" "weights         q8"
-"$infer" "$work/vit_q8.attnmodel" --verify >"$work/out"
-expect "--verify passes on a q8 model" test $? -eq 0
-"$infer" "$work/vit_q8.attnmodel" --verify --quant-kernels scalar >"$work/out"
-expect "--verify passes on a q8 model with the scalar quantized kernels" test $? -eq 0
+for weights in q8 q8c; do
+  "$convert" "$fx/vit-super-mean" -o "$work/vit_$weights.attnmodel" --weights $weights \
+    --embed-sample "$fx/vit-super-mean/inputs.npy" --embed-count 2 >"$work/out"
+  expect "--weights $weights converts" contains "$work/out" "weights         $weights ("
+  "$infer" "$work/vit_$weights.attnmodel" --verify >"$work/out"
+  expect "--verify passes on a $weights model" test $? -eq 0
+  "$infer" "$work/vit_$weights.attnmodel" --verify --quant-kernels scalar >"$work/out"
+  expect "--verify passes on a $weights model with the scalar quantized kernels" test $? -eq 0
+done
 expect "--quant-kernels names the variant it ran" contains "$work/out" "quantized scalar"
 "$infer" "$work/vit_q8.attnmodel" --verify --quant-kernels nonesuch 2>"$work/err"
 expect "an unknown --quant-kernels exits 1" test $? -eq 1
 expect "an unknown --quant-kernels lists the variants there are" contains "$work/err" "there are: scalar"
-"$convert" "$fx/vit-super-mean" -o "$work/vit_q8c.attnmodel" --weights q8c --embed-sample "$fx/vit-super-mean/inputs.npy" \
-  --embed-count 2 >"$work/out"
-expect "--weights q8c converts" contains "$work/out" "weights         q8c"
-"$infer" "$work/vit_q8c.attnmodel" --verify >"$work/out"
-expect "--verify passes on a q8c model" test $? -eq 0
-"$infer" "$work/vit_q8c.attnmodel" --verify --quant-kernels scalar >"$work/out"
-expect "--verify passes on a q8c model with the scalar quantized kernels" test $? -eq 0
 "$convert" "$fx/vit-super-mean" -o "$work/vit_q9.attnmodel" --weights q9 2>"$work/err"
 expect "an unknown --weights is a usage error" test $? -eq 2
 "$infer" "$work/vit.attnmodel" --verify 2>"$work/err"

@@ -127,7 +127,7 @@ inline void finish_quantized_row(const float* x, size_t k, Scales scales, float 
     quantize_row_block(tail, count, scales == Scales::PerRow ? amax_of_row : max_abs(tail, count), row, blocks, full);
   const size_t chunks = sum_chunks(k);
   for (size_t c = 0; c < chunks; ++c) {
-    int32_t sum = 0;  // |Σa| ≤ 127·32·kSumChunk: no overflow
+    int32_t sum = 0;  // |sum| ≤ 128·127·32·kSumChunk < 1.4·10^8: no overflow
     for (size_t b = c * kSumChunk; b < std::min(blocks, (c + 1) * kSumChunk); ++b) {
       int32_t term;
       std::memcpy(&term, row + blocks * 36 + b * 4, 4);
