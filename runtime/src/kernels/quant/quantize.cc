@@ -50,23 +50,18 @@ float quantize_block_q4(const float* x, size_t count, uint8_t* packed) {
 }  // namespace
 
 float max_abs(const float* x, size_t count) {
-  // The largest |x| as bits: finite non-negative floats order as their bit
-  // patterns, and an integer maximum vectorizes without reassociating floats.
-  uint32_t most = 0;
+  // A comparison, not std::fmax: it calls nothing (x is finite, so the two
+  // agree). The vector forms of quantize_rows (kernels/quant) take their
+  // maxima on vectors; this is the reference they match.
+  float amax = 0;
   for (size_t i = 0; i < count; ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, &x[i], 4);
-    bits &= 0x7fffffffu;
-    most = bits > most ? bits : most;
+    const float a = std::fabs(x[i]);
+    amax = a > amax ? a : amax;
   }
-  float amax;
-  std::memcpy(&amax, &most, 4);
   return amax;
 }
 
 float quantize_block_q8(const float* x, size_t count, int8_t* q) {
-  // The vector forms of quantize_rows (kernels/quant) take whole blocks on
-  // the hot paths; this is the reference they match.
   return quantize_block_q8(x, count, max_abs(x, count), q);
 }
 
